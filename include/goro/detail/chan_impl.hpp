@@ -1,0 +1,226 @@
+// goro/detail/chan_impl.hpp: the channel algorithm (Go's chan.go). Not API.
+//
+// Invariants (all guarded by lock_ unless said otherwise):
+//  - At most one of recvq_ and sendq_ is non-empty. recvq_ non-empty implies the buffer is
+//    empty; sendq_ non-empty implies the buffer is full (or the channel is unbuffered).
+//  - closed_ only goes false -> true. Once closed, both queues are empty and stay empty.
+//  - count_ is the number of constructed values in the ring, at [recvx_, recvx_ + count_).
+//  - closed_, count_ and the queue heads are atomics only so the non-blocking fast paths may
+//    read them without the lock; every write happens under the lock.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "goro/detail/core.hpp"
+#include "goro/detail/spinlock.hpp"
+
+namespace goro::detail {
+
+enum class op_result : std::uint8_t { ok, not_ready, closed };
+
+class chan_base {
+ public:
+  explicit chan_base(std::size_t cap) noexcept : cap_(cap) {}
+  chan_base(const chan_base&) = delete;
+  chan_base& operator=(const chan_base&) = delete;
+  virtual ~chan_base() = default;
+
+  // lock_ held. Tries to complete a send of *static_cast<T*>(v) (moved from on ok) or a receive
+  // into raw storage `out` (constructed on ok). On ok, *wake may name a waiter to unpark once the
+  // lock is released.
+  virtual op_result send_locked(void* v, waiter** wake) = 0;
+  virtual op_result recv_locked(void* out, waiter** wake) = 0;
+
+  // Lock-free readiness peeks (chan.go's empty()/full()): a false "not ready" is impossible to
+  // observe as wrong, because there was a moment during the call at which the answer held.
+  bool recv_not_ready_relaxed() const noexcept {
+    bool empty = cap_ == 0 ? sendq_.empty_relaxed() : count_.load(std::memory_order_relaxed) == 0;
+    return empty && !closed_.load(std::memory_order_relaxed);
+  }
+  bool send_not_ready_relaxed() const noexcept {
+    bool full = cap_ == 0 ? recvq_.empty_relaxed()
+                          : count_.load(std::memory_order_relaxed) == cap_;
+    return full && !closed_.load(std::memory_order_relaxed);
+  }
+
+  void close();  // throws panic_error("close of closed channel")
+  std::size_t size() const noexcept { return count_.load(std::memory_order_relaxed); }
+  std::size_t capacity() const noexcept { return cap_; }
+
+  void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release() noexcept {
+    // acq_rel: the last owner must see every other owner's writes before destroying.
+    if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+
+  spinlock lock_;
+  std::atomic<bool> closed_{false};
+  std::atomic<std::size_t> count_{0};
+  const std::size_t cap_;
+  wait_queue recvq_;
+  wait_queue sendq_;
+
+ private:
+  std::atomic<std::uint32_t> refs_{1};
+};
+
+template <class T>
+class chan_impl final : public chan_base {
+  static constexpr bool kEmpty = std::is_empty_v<T>;  // chan<signal>: no buffer at all
+
+ public:
+  explicit chan_impl(std::size_t cap)
+      : chan_base(cap),
+        buf_(kEmpty || cap == 0 ? nullptr
+                                : static_cast<T*>(::operator new(sizeof(T) * cap,
+                                                                 std::align_val_t{alignof(T)}))) {}
+  ~chan_impl() override {
+    for (std::size_t n = count_.load(std::memory_order_relaxed), i = recvx_; n > 0; n--) {
+      slot(i)->~T();
+      if (++i == cap_) i = 0;
+    }
+    if (buf_) ::operator delete(buf_, std::align_val_t{alignof(T)});
+  }
+
+  op_result send_locked(void* v, waiter** wake) override {
+    return send_typed(*static_cast<T*>(v), wake);
+  }
+  op_result recv_locked(void* out, waiter** wake) override { return recv_typed(out, wake); }
+
+  // lock_ held.
+  op_result send_typed(T& v, waiter** wake) {
+    if (closed_.load(std::memory_order_relaxed)) return op_result::closed;
+    if (waiter* w = recvq_.pop()) {  // direct handoff into the waiting receiver's slot
+      ::new (w->elem) T(std::move(v));
+      w->success = true;
+      *wake = w;
+      return op_result::ok;
+    }
+    std::size_t n = count_.load(std::memory_order_relaxed);
+    if (n < cap_) {
+      ::new (slot(sendx_)) T(std::move(v));
+      if (++sendx_ == cap_) sendx_ = 0;
+      count_.store(n + 1, std::memory_order_relaxed);
+      return op_result::ok;
+    }
+    return op_result::not_ready;
+  }
+
+  // lock_ held.
+  op_result recv_typed(void* out, waiter** wake) {
+    if (waiter* w = sendq_.pop()) {
+      T* src = static_cast<T*>(w->elem);
+      if (cap_ == 0) {
+        ::new (out) T(std::move(*src));
+      } else {  // full buffer: take the head, the sender's value becomes the new tail
+        T* head = slot(recvx_);
+        ::new (out) T(std::move(*head));
+        head->~T();
+        ::new (head) T(std::move(*src));
+        if (++recvx_ == cap_) recvx_ = 0;
+        sendx_ = recvx_;
+      }
+      w->success = true;
+      *wake = w;
+      return op_result::ok;
+    }
+    std::size_t n = count_.load(std::memory_order_relaxed);
+    if (n > 0) {
+      T* head = slot(recvx_);
+      ::new (out) T(std::move(*head));
+      head->~T();
+      if (++recvx_ == cap_) recvx_ = 0;
+      count_.store(n - 1, std::memory_order_relaxed);
+      return op_result::ok;
+    }
+    return closed_.load(std::memory_order_relaxed) ? op_result::closed : op_result::not_ready;
+  }
+
+  // Blocking send. Throws panic_error("send on closed channel").
+  void send(T& v, const std::source_location& where) {
+    lock_.lock();
+    waiter* wake = nullptr;
+    switch (send_typed(v, &wake)) {
+      case op_result::ok:
+        lock_.unlock();
+        if (wake) unpark(wake->who);
+        return;
+      case op_result::closed:
+        lock_.unlock();
+        throw_panic("send on closed channel");
+      case op_result::not_ready:
+        break;
+    }
+    waiter me;
+    me.who = current_parker();
+    me.elem = &v;
+    sendq_.push(&me);
+    park(me.who, unlock_spinlock, &lock_, wait_reason::chan_send, where);
+    if (!me.success) throw_panic("send on closed channel");  // woken by close()
+  }
+
+  // Blocking receive into raw storage; false when closed and drained.
+  bool recv(void* out, const std::source_location& where) {
+    lock_.lock();
+    waiter* wake = nullptr;
+    switch (recv_typed(out, &wake)) {
+      case op_result::ok:
+        lock_.unlock();
+        if (wake) unpark(wake->who);
+        return true;
+      case op_result::closed:
+        lock_.unlock();
+        return false;
+      case op_result::not_ready:
+        break;
+    }
+    waiter me;
+    me.who = current_parker();
+    me.elem = out;
+    recvq_.push(&me);
+    park(me.who, unlock_spinlock, &lock_, wait_reason::chan_recv, where);
+    return me.success;
+  }
+
+  op_result try_send(T& v) {
+    if (send_not_ready_relaxed()) return op_result::not_ready;
+    lock_.lock();
+    waiter* wake = nullptr;
+    op_result r = send_typed(v, &wake);
+    lock_.unlock();
+    if (wake) unpark(wake->who);
+    return r;
+  }
+
+  op_result try_recv(void* out) {
+    if (recv_not_ready_relaxed()) return op_result::not_ready;
+    lock_.lock();
+    waiter* wake = nullptr;
+    op_result r = recv_typed(out, &wake);
+    lock_.unlock();
+    if (wake) unpark(wake->who);
+    return r;
+  }
+
+ private:
+  T* slot(std::size_t i) noexcept {
+    if constexpr (kEmpty) {
+      static_cast<void>(i);
+      return reinterpret_cast<T*>(&empty_slot_);
+    } else {
+      return buf_ + i;
+    }
+  }
+
+  T* const buf_;
+  std::size_t sendx_ = 0;
+  std::size_t recvx_ = 0;
+  unsigned char empty_slot_ = 0;  // the one slot an empty T ever needs
+};
+
+}  // namespace goro::detail

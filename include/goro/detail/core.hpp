@@ -1,0 +1,141 @@
+// goro/detail/core.hpp: what the public templates need from the runtime. Not API.
+//
+// Layer 3 ("waiting") in one sentence: every blocking primitive records the caller's parker in a
+// waiter, queues it under the primitive's own lock, and calls park(); whoever completes the
+// operation dequeues the waiter under that lock, fills it in, releases the lock and only then
+// calls unpark(). A parker is either a goroutine (parking switches to the worker's scheduler) or
+// a plain OS thread (parking waits on a futex), so one channel serves both.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <source_location>
+
+namespace goro {
+struct options;
+}
+
+namespace goro::detail {
+
+// Why a goroutine is parked; dump() prints Go's words for each.
+enum class wait_reason : std::uint8_t {
+  none,
+  chan_send,        // "chan send"
+  chan_recv,        // "chan receive"
+  select,           // "select"
+  select_no_cases,  // "select (no cases)"
+  chan_send_nil,    // "chan send (nil chan)"
+  chan_recv_nil,    // "chan receive (nil chan)"
+  semacquire,       // "semacquire" (wait_group.wait)
+  mutex_lock,       // "sync.Mutex.Lock"
+  sleep,            // "sleep"
+  timer_chan,       // internal
+};
+
+struct goroutine;
+
+// The thing a blocked caller waits on: a goroutine or a plain thread.
+struct parker {
+  goroutine* g = nullptr;                 // null: a plain thread, woken through `word`
+  std::atomic<std::uint32_t> word{0};     // thread parkers: 1 once unparked (futex word)
+};
+
+// The calling goroutine's parker, or the calling thread's.
+parker* current_parker() noexcept;
+
+// Blocks the caller until unpark(self). `unlock(arg)` runs exactly once, at the point where a
+// concurrent unpark can no longer be missed: for a goroutine, on its worker after its context is
+// saved; for a thread, before it sleeps. Wakeups are never spurious for goroutines; callers still
+// re-check their condition where they can.
+void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
+          const std::source_location& where);
+
+// Makes the parker runnable again. Must be called after the lock passed to park() was released
+// by the waker (the waker must not touch the waiter record after this call: it may be gone).
+void unpark(parker* p) noexcept;
+
+// Go's waiter record (sudog): one per blocked operation, on the blocked caller's stack.
+struct select_state;
+struct waiter {
+  parker* who = nullptr;
+  void* elem = nullptr;            // send: the value to take; recv: raw storage to construct into
+  select_state* sel = nullptr;     // non-null when this waiter is one case of a select
+  waiter* next = nullptr;
+  waiter* prev = nullptr;
+  std::uint32_t case_index = 0;
+  bool success = false;            // set by the waker: true = value transferred, false = closed
+};
+
+struct select_state {
+  std::atomic<std::uint32_t> done{0};  // 0 -> 1 once: the one CAS that picks a select's winner
+  waiter* winner = nullptr;            // written by the waker that won the CAS, before unpark
+};
+
+// FIFO of waiters, guarded by the owning primitive's lock. `head_` is atomic only so that the
+// lock-free fast paths may peek at emptiness.
+class wait_queue {
+ public:
+  bool empty_relaxed() const noexcept { return head_.load(std::memory_order_relaxed) == nullptr; }
+  void push(waiter* w) noexcept {
+    w->next = nullptr;
+    w->prev = tail_;
+    if (tail_)
+      tail_->next = w;
+    else
+      head_.store(w, std::memory_order_relaxed);
+    tail_ = w;
+  }
+  void remove(waiter* w) noexcept {
+    if (w->prev)
+      w->prev->next = w->next;
+    else if (head_.load(std::memory_order_relaxed) == w)
+      head_.store(w->next, std::memory_order_relaxed);
+    else
+      return;  // not queued
+    if (w->next)
+      w->next->prev = w->prev;
+    else
+      tail_ = w->prev;
+    w->next = w->prev = nullptr;
+  }
+  // Removes and returns the first waiter that may still be woken. A select waiter counts only
+  // if this call wins its select's CAS; one that lost (its select already finished elsewhere) is
+  // dropped, as in Go's dequeue().
+  waiter* pop() noexcept {
+    for (;;) {
+      waiter* w = head_.load(std::memory_order_relaxed);
+      if (!w) return nullptr;
+      remove(w);
+      if (!w->sel) return w;
+      std::uint32_t expected = 0;
+      // acq_rel: the winner's CAS orders our later writes to *w before the select reads them.
+      if (w->sel->done.compare_exchange_strong(expected, 1, std::memory_order_acq_rel)) {
+        w->sel->winner = w;
+        return w;
+      }
+    }
+  }
+
+ private:
+  std::atomic<waiter*> head_{nullptr};
+  waiter* tail_ = nullptr;
+};
+
+// Spawning: the template go() allocates a goroutine with room for its closure, constructs the
+// closure in place, then launches it.
+struct closure_ops {
+  void (*run)(void* closure);
+  void (*destroy)(void* closure) noexcept;
+};
+void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out);
+void goroutine_abandon(goroutine* g) noexcept;  // the closure's constructor threw
+void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_location& where);
+
+// run(): runs fn(arg) as goroutine 1 and waits for it.
+void run_main(void (*fn)(void*), void* arg, const options& opts, const std::source_location& where);
+
+std::uint64_t fastrand() noexcept;
+[[noreturn]] void throw_panic(const char* what);
+
+}  // namespace goro::detail

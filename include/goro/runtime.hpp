@@ -1,0 +1,120 @@
+// goro/runtime.hpp: starting goroutines and the scheduler's public controls.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <memory>
+#include <new>
+#include <source_location>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "goro/detail/core.hpp"
+
+namespace goro {
+
+// Runtime settings. They take effect when the runtime starts (the first run() or go()); a later
+// run() with a different non-zero max_procs resizes the worker pool, and a different non-zero
+// stack_size applies to stacks made from then on.
+struct options {
+  unsigned max_procs = 0;      // worker threads; 0 = $GORO_MAXPROCS or hardware_concurrency()
+  std::size_t stack_size = 0;  // bytes per goroutine stack; 0 = $GORO_STACK_SIZE or 256 KiB
+                               // (1 MiB under sanitizers). Virtual: pages are committed on use.
+};
+
+namespace detail {
+
+struct invoke_fwd_t {
+  template <class F, class... A>
+  decltype(auto) operator()(F& f, A&... a) const {
+    return std::invoke(std::move(f), std::move(a)...);
+  }
+};
+
+template <class F, class... Args>
+void spawn(const std::source_location& where, F&& f, Args&&... args) {
+  using tuple_t = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
+  static constexpr closure_ops ops{
+      [](void* p) { std::apply(invoke_fwd_t{}, *static_cast<tuple_t*>(p)); },
+      [](void* p) noexcept { static_cast<tuple_t*>(p)->~tuple_t(); }};
+  goroutine* g = nullptr;
+  void* mem = goroutine_alloc(sizeof(tuple_t), alignof(tuple_t), &g);
+  try {
+    ::new (mem) tuple_t(std::forward<F>(f), std::forward<Args>(args)...);
+  } catch (...) {
+    goroutine_abandon(g);
+    throw;
+  }
+  goroutine_launch(g, &ops, where);
+}
+
+}  // namespace detail
+
+// Starts std::invoke(decay-copy(f), decay-copy(args)...) as a new goroutine and returns at once.
+// Works in a goroutine or on a plain thread (the runtime then starts with default options). The
+// call site is remembered for diagnostics. Everything the caller did before go() happens before
+// the goroutine starts. An exception escaping the goroutine ends the program like a Go panic.
+template <class F, class... Args>
+struct go {
+  // A class template so that the call site can follow the variadic arguments; use it as the
+  // function it looks like: goro::go(f, args...).
+  go(F&& f, Args&&... args, std::source_location where = std::source_location::current()) {
+    detail::spawn(where, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+};
+template <class F, class... Args>
+go(F&&, Args&&...) -> go<F, Args...>;
+
+// Runs main_fn as goroutine 1 and returns its int result (0 for void) once it returns. Like Go's
+// main, it does not wait for other goroutines. While it runs, the deadlock detector is armed.
+// Must be called from a plain thread, not from a goroutine; calls must not overlap.
+template <class F>
+int run(F&& main_fn, options opts = {},
+        std::source_location where = std::source_location::current()) {
+  struct ctx {
+    F& f;
+    int result = 0;
+  } c{main_fn};
+  detail::run_main(
+      [](void* p) {
+        auto* cp = static_cast<ctx*>(p);
+        if constexpr (std::is_void_v<std::invoke_result_t<F&>>)
+          std::invoke(cp->f);
+        else
+          cp->result = static_cast<int>(std::invoke(cp->f));
+      },
+      &c, opts, where);
+  return c.result;
+}
+
+// Go's runtime.Gosched: lets other goroutines run, then continues. On a plain thread it yields
+// the thread.
+void yield();
+
+// 1 for run()'s main goroutine, a unique positive id for every other goroutine, 0 on a plain
+// thread.
+std::uint64_t goroutine_id() noexcept;
+
+// The number of goroutines that exist (started and not yet returned).
+std::size_t num_goroutine() noexcept;
+
+// Parks the calling goroutine (its worker runs others meanwhile) or sleeps the calling thread.
+void sleep_for(std::chrono::nanoseconds d);
+void sleep_until(std::chrono::steady_clock::time_point t);
+
+// Prints every goroutine as a deadlock report does (id, state, wait reason, blocking site,
+// creation site) without stopping anything.
+void dump(std::FILE* out = stderr);
+
+namespace debug {
+// Stacks currently owned by goroutines (pooled stacks do not count). For leak checks in tests.
+std::size_t live_stacks() noexcept;
+// Same as num_goroutine().
+std::size_t num_goroutine_total() noexcept;
+}  // namespace debug
+
+}  // namespace goro

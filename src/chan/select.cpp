@@ -1,0 +1,137 @@
+// Go's select (select.go), over type-erased cases.
+//
+// Pass 0 (no locks held together): poll the cases in a random order, locking one channel at a
+//   time; the first that can proceed wins. Each poll is linearizable on its own, so finding
+//   none ready is a valid outcome for a select with a default. Not Go's "lock everything, then
+//   poll", because: a two-channel select pays one lock instead of two in the common case.
+// Pass 1: lock every channel in address order (duplicates once), poll again in the same
+//   random order; a ready case wins.
+// Pass 2: enqueue one waiter per case, all pointing at one select_state, and park; the unlock
+//   of all channels happens on the worker after the context is saved.
+// Woken: the waker won select_state::done (one CAS in wait_queue::pop) and recorded the winner.
+// Pass 3: lock all channels again and dequeue the losing waiters.
+#include <algorithm>
+
+#include "goro/select.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+struct lock_set {
+  select_case* cases;
+  const std::uint16_t* order;  // indices into cases, by channel address, duplicates removed
+  std::size_t n;
+  void lock() const noexcept {
+    for (std::size_t i = 0; i < n; i++) cases[order[i]].c->lock_.lock();
+  }
+  void unlock() const noexcept {
+    for (std::size_t i = n; i-- > 0;) cases[order[i]].c->lock_.unlock();
+  }
+};
+
+// lock held for c. Completes case i if it can; returns the result.
+op_result try_case(select_case& sc, waiter** wake) {
+  return sc.is_send ? sc.c->send_locked(sc.elem, wake) : sc.c->recv_locked(sc.elem, wake);
+}
+
+// A case that completed with `r` (ok or closed): record it, or panic for a closed send.
+std::size_t finish(select_case* cases, std::size_t i, op_result r) {
+  if (cases[i].is_send) {
+    if (r == op_result::closed) throw_panic("send on closed channel");
+  } else {
+    cases[i].ok = r == op_result::ok;
+  }
+  return i;
+}
+
+}  // namespace
+
+std::size_t select_impl(select_case* cases, std::size_t n, bool has_default,
+                        std::uint16_t* scratch, waiter* waiters,
+                        const std::source_location& where) {
+  std::uint16_t* poll = scratch;
+  std::uint16_t* lockorder = scratch + n;
+  std::size_t npoll = 0;
+  // Random poll order over the non-nil cases (inside-out Fisher-Yates).
+  for (std::size_t i = 0; i < n; i++) {
+    if (!cases[i].c) continue;
+    std::size_t j = static_cast<std::size_t>(fastrand() % (npoll + 1));
+    poll[npoll] = poll[j];
+    poll[j] = static_cast<std::uint16_t>(i);
+    npoll++;
+  }
+
+  // Pass 0.
+  for (std::size_t k = 0; k < npoll; k++) {
+    select_case& sc = cases[poll[k]];
+    bool not_ready = sc.is_send ? sc.c->send_not_ready_relaxed() : sc.c->recv_not_ready_relaxed();
+    if (not_ready) continue;
+    waiter* wake = nullptr;
+    sc.c->lock_.lock();
+    op_result r = try_case(sc, &wake);
+    sc.c->lock_.unlock();
+    if (wake) unpark(wake->who);
+    if (r != op_result::not_ready) return finish(cases, poll[k], r);
+  }
+  if (has_default) return n;
+
+  parker* self = current_parker();
+  if (npoll == 0) {  // only nil channels: blocks forever
+    for (;;) park(self, nullptr, nullptr, wait_reason::select, where);
+  }
+
+  // Pass 1.
+  std::copy(poll, poll + npoll, lockorder);
+  std::sort(lockorder, lockorder + npoll, [&](std::uint16_t a, std::uint16_t b) {
+    return cases[a].c < cases[b].c;
+  });
+  std::size_t nlock = 0;
+  for (std::size_t k = 0; k < npoll; k++)
+    if (nlock == 0 || cases[lockorder[nlock - 1]].c != cases[lockorder[k]].c)
+      lockorder[nlock++] = lockorder[k];
+  lock_set locks{cases, lockorder, nlock};
+  locks.lock();
+  for (std::size_t k = 0; k < npoll; k++) {
+    waiter* wake = nullptr;
+    op_result r = try_case(cases[poll[k]], &wake);
+    if (r == op_result::not_ready) continue;
+    locks.unlock();
+    if (wake) unpark(wake->who);
+    return finish(cases, poll[k], r);
+  }
+
+  // Pass 2.
+  select_state st;
+  for (std::size_t k = 0; k < npoll; k++) {
+    std::size_t i = poll[k];
+    waiter& w = waiters[i];
+    w = waiter{};
+    w.who = self;
+    w.elem = cases[i].elem;
+    w.sel = &st;
+    w.case_index = static_cast<std::uint32_t>(i);
+    (cases[i].is_send ? cases[i].c->sendq_ : cases[i].c->recvq_).push(&w);
+  }
+  park(
+      self, [](void* p) { static_cast<lock_set*>(p)->unlock(); }, &locks, wait_reason::select,
+      where);
+  // acquire: pairs with the waker's CAS; it wrote winner and the value before unparking us.
+  while (st.done.load(std::memory_order_acquire) == 0) {
+    // Thread parkers can in principle wake spuriously; goroutines never do.
+    park(self, nullptr, nullptr, wait_reason::select, where);
+  }
+  waiter* win = st.winner;
+
+  // Pass 3.
+  locks.lock();
+  for (std::size_t k = 0; k < npoll; k++) {
+    std::size_t i = poll[k];
+    if (&waiters[i] == win) continue;
+    (cases[i].is_send ? cases[i].c->sendq_ : cases[i].c->recvq_).remove(&waiters[i]);
+  }
+  locks.unlock();
+  return finish(cases, win->case_index, win->success ? op_result::ok : op_result::closed);
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,198 @@
+// Fresh contexts and goroutine stacks.
+//
+// Stacks are carved from mappings of kStacksPerChunk stacks each: [guard][stack][guard][stack]...
+// Guards use MADV_GUARD_INSTALL (Linux 6.13+), which costs no VMA; where it is missing they use
+// mprotect, which splits the mapping (2 VMAs per stack), so after kMaxProtectedGuards such
+// guards stacks go unguarded rather than run into vm.max_map_count (65530): a spawn never fails
+// because of the VMA limit. Not 2 MiB stacks, and MADV_NOHUGEPAGE on every chunk: with
+// transparent huge pages a first touch could otherwise commit 2 MiB.
+#include "context/context.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "goro/detail/spinlock.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GORO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORO_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GORO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORO_TSAN 1
+#endif
+#endif
+#ifdef GORO_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#endif
+
+namespace goro::detail {
+
+void* ctx_make(void* top, void (*entry)(void*), void* arg) noexcept {
+  auto t = reinterpret_cast<std::uintptr_t>(top) & ~std::uintptr_t{15};
+#if defined(__x86_64__)
+  // Popped by goro_ctx_switch in this order: r15 r14 r13 r12 rbx rbp, then the address it jumps
+  // to. After the pops rsp is 16-byte aligned, as a call instruction expects.
+  auto* sp = reinterpret_cast<void**>(t - 72);
+  sp[0] = nullptr;                                           // r15
+  sp[1] = nullptr;                                           // r14
+  sp[2] = reinterpret_cast<void*>(entry);                    // r13
+  sp[3] = arg;                                               // r12
+  sp[4] = nullptr;                                           // rbx
+  sp[5] = nullptr;                                           // rbp
+  sp[6] = reinterpret_cast<void*>(&goro_ctx_start);          // jumped to
+  sp[7] = nullptr;
+  return sp;
+#elif defined(__aarch64__)
+  auto* sp = reinterpret_cast<void**>(t - 160);
+  std::memset(sp, 0, 160);
+  sp[0] = arg;                                               // x19
+  sp[1] = reinterpret_cast<void*>(entry);                    // x20
+  sp[11] = reinterpret_cast<void*>(&goro_ctx_start);         // x30
+  return sp;
+#else
+#error "goro: no context switch for this architecture"
+#endif
+}
+
+namespace {
+
+constexpr std::size_t kStacksPerChunk = 16;
+constexpr std::size_t kMaxProtectedGuards = 16384;
+
+std::size_t page_size() noexcept {
+  static const std::size_t p = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  return p;
+}
+
+struct pool_state {
+  spinlock lock;
+  std::vector<stack> free;  // guarded by lock
+  std::atomic<int> guard_mode{0};  // 0 unknown, 1 madvise guards, 2 mprotect guards
+  std::atomic<std::size_t> protected_guards{0};
+};
+
+pool_state& state() {
+  static pool_state* s = new pool_state;  // never destroyed: goroutines may outlive exit()
+  return *s;
+}
+
+void install_guard(char* g, std::size_t len) noexcept {
+  pool_state& s = state();
+  int mode = s.guard_mode.load(std::memory_order_relaxed);
+  if (mode != 2) {
+    if (madvise(g, len, MADV_GUARD_INSTALL) == 0) {
+      s.guard_mode.store(1, std::memory_order_relaxed);
+      return;
+    }
+    s.guard_mode.store(2, std::memory_order_relaxed);
+  }
+  if (s.protected_guards.fetch_add(1, std::memory_order_relaxed) < kMaxProtectedGuards)
+    mprotect(g, len, PROT_NONE);
+}
+
+}  // namespace
+
+std::size_t default_stack_size() noexcept {
+#if defined(GORO_ASAN) || defined(GORO_TSAN)
+  return std::size_t{1} << 20;
+#else
+  return std::size_t{256} << 10;
+#endif
+}
+
+std::size_t guard_size() noexcept { return page_size(); }
+
+void stack_pool::set_size(std::size_t bytes) {
+  std::size_t p = page_size();
+  bytes = (bytes + p - 1) / p * p;
+  if (bytes < 4 * p) bytes = 4 * p;
+  if (bytes == size_) return;
+  pool_state& s = state();
+  s.lock.lock();
+  for (const stack& st : s.free) munmap(st.lo - guard_size(), st.size + guard_size());
+  s.free.clear();
+  size_ = bytes;
+  s.lock.unlock();
+}
+
+void stack_pool::grow(std::size_t count) {
+  std::size_t g = guard_size(), one = size_ + g;
+  void* m = mmap(nullptr, one * count, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == MAP_FAILED) throw std::bad_alloc();
+  madvise(m, one * count, MADV_NOHUGEPAGE);
+  char* base = static_cast<char*>(m);
+  pool_state& s = state();
+  for (std::size_t i = 0; i < count; i++) {
+    char* lo = base + i * one + g;
+    install_guard(lo - g, g);
+    s.free.push_back(stack{lo, size_});
+  }
+}
+
+std::size_t stack_pool::get(stack* out, std::size_t n) {
+  pool_state& s = state();
+  s.lock.lock();
+  try {
+    if (s.free.empty()) grow(kStacksPerChunk > n ? kStacksPerChunk : n);
+  } catch (...) {
+    s.lock.unlock();
+    throw;
+  }
+  std::size_t k = 0;
+  while (k < n && !s.free.empty()) {
+    out[k++] = s.free.back();
+    s.free.pop_back();
+  }
+  s.lock.unlock();
+  return k;
+}
+
+void stack_pool::put(const stack* in, std::size_t n) noexcept {
+  pool_state& s = state();
+  s.lock.lock();
+  for (std::size_t i = 0; i < n; i++) {
+    if (in[i].size == size_) {
+      try {
+        s.free.push_back(in[i]);
+        continue;
+      } catch (...) {
+      }
+    }
+    munmap(in[i].lo - guard_size(), in[i].size + guard_size());
+  }
+  s.lock.unlock();
+}
+
+void stack_prepare_reuse(const stack& s) noexcept {
+#ifdef GORO_ASAN
+  __asan_unpoison_memory_region(s.lo, s.size);
+#else
+  static_cast<void>(s);
+#endif
+}
+
+bool stack_guard_hit(const stack& s, const void* addr) noexcept {
+  auto a = reinterpret_cast<std::uintptr_t>(addr);
+  auto lo = reinterpret_cast<std::uintptr_t>(s.lo);
+  // Below the guard too: a large frame can jump over a single guard page.
+  return s.lo && a < lo && a + 64 * 1024 >= lo;
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,50 @@
+// src/context: layer 1. Saving and restoring a goroutine's registers, and its stack memory.
+// Knows nothing about goroutines or workers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+extern "C" void goro_ctx_switch(void** save_sp, void* load_sp);
+extern "C" void goro_ctx_start();
+
+namespace goro::detail {
+
+// Prepares a fresh context on the stack whose highest address is `top`; switching to the
+// returned stack pointer calls entry(arg), which must never return.
+void* ctx_make(void* top, void (*entry)(void*), void* arg) noexcept;
+
+// A goroutine stack: usable memory [lo, lo + size), a guard region just below lo.
+struct stack {
+  char* lo = nullptr;
+  std::size_t size = 0;
+  char* top() const noexcept { return lo + size; }
+  explicit operator bool() const noexcept { return lo != nullptr; }
+};
+
+// The default stack size: 256 KiB, or 1 MiB under sanitizers (their frames are larger).
+std::size_t default_stack_size() noexcept;
+std::size_t guard_size() noexcept;
+
+// Process-wide pool of stacks of one size. Stacks are carved from larger mappings, lazily
+// committed by the kernel, never given back while pooled.
+class stack_pool {
+ public:
+  // Changes the size of stacks handed out from now on (pooled ones of the old size are unmapped).
+  void set_size(std::size_t bytes);
+  std::size_t size() const noexcept { return size_; }
+  // Takes up to n stacks into out[]; returns how many (at least 1, or throws std::bad_alloc).
+  std::size_t get(stack* out, std::size_t n);
+  void put(const stack* in, std::size_t n) noexcept;
+
+ private:
+  void grow(std::size_t count);
+  std::size_t size_ = 0;
+};
+
+// Lets a stack's memory be reused with no stale sanitizer state.
+void stack_prepare_reuse(const stack& s) noexcept;
+// Whether addr falls in the guard region of s.
+bool stack_guard_hit(const stack& s, const void* addr) noexcept;
+
+}  // namespace goro::detail

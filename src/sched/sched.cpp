@@ -1,0 +1,1307 @@
+// The M:N scheduler: workers, run queues, parking, waking, goroutine records.
+//
+// Invariants:
+//  - A runnable goroutine is in exactly one place: a worker's runnext, its ring, its inbox, or
+//    the global queue. Only the owner pushes to its ring and runnext (thieves CAS the ring's
+//    head and never take runnext; see steal()). Inboxes and the global queue take a lock.
+//  - A goroutine's context is saved before anyone can make it runnable again: park_g() only
+//    releases the caller's lock on the worker's scheduler stack (g0), after the switch.
+//  - Per-worker counters (live_delta, blocked_delta) are written only by their worker, with
+//    relaxed load + store; non-workers use the global atomics. Their sum is exact whenever all
+//    workers are idle, which is the only time the deadlock detector trusts it.
+//  - idle_lock guards the idle list, worker::idle and handing a spinning token to a parked
+//    worker. Lock order: idle_lock, then global queue lock.
+#include "sched/sched.hpp"
+
+#include <dirent.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <cxxabi.h>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <thread>
+
+#include "diag/diag.hpp"
+#include "goro/detail/spinlock.hpp"
+#include "goro/errors.hpp"
+#include "goro/runtime.hpp"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GORO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORO_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define GORO_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORO_TSAN 1
+#endif
+#endif
+#ifdef GORO_ASAN
+#include <sanitizer/common_interface_defs.h>
+#endif
+#ifdef GORO_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
+
+namespace goro::detail {
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+namespace {
+
+long futex(std::atomic<std::uint32_t>* w, int op, std::uint32_t val, const timespec* ts) {
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(w), op | FUTEX_PRIVATE_FLAG, val, ts,
+                 nullptr, 0);
+}
+
+// Waits until *w != 0 or `deadline` (steady ns; kNever = no limit). Returns false on timeout.
+bool futex_wait_nonzero(std::atomic<std::uint32_t>* w, std::int64_t deadline) {
+  while (w->load(std::memory_order_acquire) == 0) {
+    if (deadline == kNever) {
+      futex(w, FUTEX_WAIT, 0, nullptr);
+      continue;
+    }
+    std::int64_t left = deadline - now_ns();
+    if (left <= 0) return w->load(std::memory_order_acquire) != 0;
+    timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
+    futex(w, FUTEX_WAIT, 0, &ts);
+  }
+  return true;
+}
+
+void futex_wake_one(std::atomic<std::uint32_t>* w) { futex(w, FUTEX_WAKE, 1, nullptr); }
+
+constexpr unsigned kMaxWorkers = 256;
+
+}  // namespace
+
+void spin_pause_slow(unsigned& spins) noexcept {
+  if (++spins < 64) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  } else {
+    sched_yield();  // the holder may have been preempted; on 2 vCPUs spinning would not help
+  }
+}
+
+std::int64_t now_ns() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Run queues
+
+namespace {
+
+// Bounded ring: the owner pushes at tail and pops at head; thieves CAS head (Go's runq).
+class run_queue {
+ public:
+  static constexpr std::uint32_t kSize = 256;
+
+  // Owner only. False when full.
+  bool push(goroutine* g) noexcept {
+    std::uint32_t t = tail_.load(std::memory_order_relaxed);
+    std::uint32_t h = head_.load(std::memory_order_acquire);  // acquire: pairs with thieves' CAS
+    if (t - h >= kSize) return false;
+    buf_[t % kSize].store(g, std::memory_order_relaxed);
+    tail_.store(t + 1, std::memory_order_release);  // release: publishes buf_[t] to consumers
+    return true;
+  }
+
+  // Owner only.
+  goroutine* pop() noexcept {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      if (h == t) return nullptr;
+      goroutine* g = buf_[h % kSize].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(h, h + 1, std::memory_order_release)) return g;
+    }
+  }
+
+  // Owner only: removes up to half of the queue into out[] (for overflow to the global queue).
+  std::uint32_t take_half(goroutine** out) noexcept {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_relaxed);
+      std::uint32_t n = (t - h) / 2;
+      if (n == 0) return 0;
+      for (std::uint32_t i = 0; i < n; i++)
+        out[i] = buf_[(h + i) % kSize].load(std::memory_order_relaxed);
+      if (head_.compare_exchange_weak(h, h + n, std::memory_order_release)) return n;
+    }
+  }
+
+  // Thief: takes half of this queue into out[] (at most kSize / 2).
+  std::uint32_t steal_half(goroutine** out) noexcept {
+    for (;;) {
+      std::uint32_t h = head_.load(std::memory_order_acquire);
+      std::uint32_t t = tail_.load(std::memory_order_acquire);  // acquire: pairs with push()
+      std::uint32_t n = t - h;
+      n = n - n / 2;
+      if (n == 0 || n > kSize / 2 + 1) {
+        if (n == 0) return 0;
+        continue;  // inconsistent snapshot (h and t read at different times)
+      }
+      for (std::uint32_t i = 0; i < n; i++)
+        out[i] = buf_[(h + i) % kSize].load(std::memory_order_relaxed);
+      // acq_rel: the CAS commits the grab; a failed one means someone else took them.
+      if (head_.compare_exchange_weak(h, h + n, std::memory_order_acq_rel)) return n;
+    }
+  }
+
+  std::uint32_t size() const noexcept {
+    return tail_.load(std::memory_order_relaxed) - head_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  alignas(64) std::atomic<std::uint32_t> head_{0};
+  alignas(64) std::atomic<std::uint32_t> tail_{0};
+  std::atomic<goroutine*> buf_[kSize];
+};
+
+// Intrusive FIFO through goroutine::next, under a spinlock.
+class locked_queue {
+ public:
+  void push(goroutine* first, goroutine* last, std::size_t n) noexcept {
+    last->next = nullptr;
+    lock_.lock();
+    if (tail_)
+      tail_->next = first;
+    else
+      head_ = first;
+    tail_ = last;
+    size_.store(size_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    lock_.unlock();
+  }
+  void push(goroutine* g) noexcept { push(g, g, 1); }
+  // Pops up to max goroutines as a list; returns the count.
+  std::size_t pop(goroutine** first, std::size_t max) noexcept {
+    if (size_.load(std::memory_order_relaxed) == 0) return 0;
+    lock_.lock();
+    std::size_t n = 0;
+    goroutine* h = head_;
+    goroutine* last = nullptr;
+    for (goroutine* g = h; g && n < max; g = g->next) {
+      last = g;
+      n++;
+    }
+    if (n) {
+      head_ = last->next;
+      if (!head_) tail_ = nullptr;
+      last->next = nullptr;
+      size_.store(size_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+    }
+    lock_.unlock();
+    *first = n ? h : nullptr;
+    return n;
+  }
+  std::size_t size() const noexcept { return size_.load(std::memory_order_relaxed); }
+
+ private:
+  spinlock lock_;
+  goroutine* head_ = nullptr;
+  goroutine* tail_ = nullptr;
+  std::atomic<std::size_t> size_{0};
+};
+
+enum class post_action : std::uint8_t { none, park, sleep, yield, exit };
+
+struct worker {
+  unsigned id = 0;
+  run_queue q;
+  std::atomic<goroutine*> runnext{nullptr};
+  locked_queue inbox;  // forced migration only: goroutines others want to run here
+  alignas(64) std::atomic<std::uint32_t> park_word{0};
+  std::atomic<bool> spinning{false};
+  bool idle = false;           // in the idle list; guarded by idle_lock
+  worker* idle_next = nullptr;  // guarded by idle_lock
+  std::atomic<std::uint64_t> schedtick{0};
+  std::atomic<std::int64_t> live_delta{0};
+  std::atomic<std::int64_t> blocked_delta{0};
+  std::int64_t coarse_now = 0;  // last clock reading, for "blocked since"
+
+  // Scheduler context and the request a goroutine leaves for it when switching away.
+  void* g0_sp = nullptr;
+  goroutine* cur = nullptr;
+  post_action action = post_action::none;
+  void (*unlock_fn)(void*) = nullptr;
+  void* unlock_arg = nullptr;
+  rtimer* sleep_timer = nullptr;
+
+  std::uint64_t rng = 0;
+  stack stack_cache[64];
+  unsigned n_stacks = 0;
+  goroutine* free_gs = nullptr;
+  unsigned n_free_gs = 0;
+
+  void* tsan_g0 = nullptr;
+  void* asan_g0_fake = nullptr;
+  const void* asan_g0_bottom = nullptr;
+  std::size_t asan_g0_size = 0;
+};
+
+struct thread_state {
+  worker* w = nullptr;
+  goroutine* g = nullptr;
+  parker thread_parker{};
+};
+
+thread_local thread_state tls;
+
+// Never inlined, and opaque to the optimizer: a goroutine that parked on one worker may resume
+// on another, so the address of this thread's state must be recomputed after every switch.
+__attribute__((noinline)) thread_state* ts() noexcept {
+  thread_state* p = &tls;
+  asm volatile("" : "+r"(p));
+  return p;
+}
+
+// Every goroutine record ever made, in segments that never move (dump() reads it lock-free).
+constexpr std::size_t kSegBits = 12, kSegSize = std::size_t{1} << kSegBits, kMaxSegs = 4096;
+
+struct sched_state {
+  worker* workers[kMaxWorkers] = {};
+  std::atomic<unsigned> nworkers{0};  // threads started
+  std::atomic<unsigned> procs{0};     // workers allowed to run goroutines
+  locked_queue global;
+  spinlock idle_lock;
+  worker* idle_head = nullptr;  // guarded by idle_lock
+  std::atomic<int> npidle{0};
+  std::atomic<int> nspinning{0};
+
+  std::atomic<bool> started{false};
+  std::mutex start_mutex;
+  std::atomic<bool> run_active{false};
+  bool debug_migrate = false;
+  stack_pool pool;
+
+  std::atomic<std::int64_t> global_live{0};
+  std::atomic<std::int64_t> global_blocked{0};
+  std::atomic<int> threads_blocked{0};  // plain threads parked inside goro calls
+  std::atomic<std::uint64_t> thread_wakes{0};
+  int extra_threads = 0;  // threads the sanitizer runtime starts behind our back
+  std::atomic<std::uint64_t> next_id{2};
+  std::atomic<std::size_t> live_stacks{0};
+
+  spinlock gfree_lock;
+  goroutine* gfree = nullptr;  // guarded by gfree_lock
+
+  spinlock allg_lock;
+  std::atomic<goroutine**> allg_segs[kMaxSegs] = {};
+  std::atomic<std::size_t> allg_count{0};
+};
+
+sched_state& S() {
+  static sched_state* s = new sched_state;  // never destroyed: workers outlive exit()
+  return *s;
+}
+
+std::uint64_t xorshift(std::uint64_t& s) noexcept {
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return s;
+}
+
+eh_state* eh_globals() noexcept { return reinterpret_cast<eh_state*>(abi::__cxa_get_globals()); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Goroutine records
+
+std::size_t goroutine_count_all() noexcept {
+  return S().allg_count.load(std::memory_order_acquire);
+}
+goroutine* goroutine_at(std::size_t i) noexcept {
+  goroutine** seg = S().allg_segs[i >> kSegBits].load(std::memory_order_acquire);
+  return seg[i & (kSegSize - 1)];
+}
+
+namespace {
+
+goroutine* new_goroutine_record() {
+  sched_state& s = S();
+  auto* g = new goroutine;
+  s.allg_lock.lock();
+  std::size_t i = s.allg_count.load(std::memory_order_relaxed);
+  std::size_t seg = i >> kSegBits;
+  if (seg >= kMaxSegs) {
+    s.allg_lock.unlock();
+    delete g;
+    throw std::bad_alloc();
+  }
+  goroutine** p = s.allg_segs[seg].load(std::memory_order_relaxed);
+  if (!p) {
+    p = new (std::nothrow) goroutine*[kSegSize]();
+    if (!p) {
+      s.allg_lock.unlock();
+      delete g;
+      throw std::bad_alloc();
+    }
+    s.allg_segs[seg].store(p, std::memory_order_release);
+  }
+  p[i & (kSegSize - 1)] = g;
+  // release: publishes the slot to goroutine_at().
+  s.allg_count.store(i + 1, std::memory_order_release);
+  s.allg_lock.unlock();
+  return g;
+}
+
+goroutine* get_goroutine_record() {
+  if (worker* w = ts()->w; w && w->free_gs) {
+    goroutine* g = w->free_gs;
+    w->free_gs = g->next;
+    w->n_free_gs--;
+    return g;
+  }
+  sched_state& s = S();
+  s.gfree_lock.lock();
+  goroutine* g = s.gfree;
+  if (g) s.gfree = g->next;
+  s.gfree_lock.unlock();
+  return g ? g : new_goroutine_record();
+}
+
+void free_goroutine_record(worker* w, goroutine* g) noexcept {
+  g->id.store(0, std::memory_order_relaxed);
+  if (w && w->n_free_gs < 256) {
+    g->next = w->free_gs;
+    w->free_gs = g;
+    w->n_free_gs++;
+    return;
+  }
+  sched_state& s = S();
+  s.gfree_lock.lock();
+  g->next = s.gfree;
+  s.gfree = g;
+  s.gfree_lock.unlock();
+}
+
+void add_live(std::int64_t d) noexcept {
+  if (worker* w = ts()->w)
+    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + d,
+                        std::memory_order_relaxed);
+  else
+    S().global_live.fetch_add(d, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Accessors
+
+goroutine* current_g() noexcept { return ts()->g; }
+int current_worker_id() noexcept {
+  worker* w = ts()->w;
+  return w ? static_cast<int>(w->id) : -1;
+}
+parker* current_parker() noexcept {
+  thread_state* t = ts();
+  return t->g ? &t->g->park : &t->thread_parker;
+}
+bool run_in_progress() noexcept { return S().run_active.load(std::memory_order_acquire); }
+unsigned num_procs() noexcept { return S().procs.load(std::memory_order_relaxed); }
+
+std::int64_t live_goroutines() noexcept {
+  sched_state& s = S();
+  std::int64_t n = s.global_live.load(std::memory_order_relaxed);
+  unsigned nw = s.nworkers.load(std::memory_order_acquire);
+  for (unsigned i = 0; i < nw; i++) n += s.workers[i]->live_delta.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::uint64_t fastrand() noexcept {
+  thread_state* t = ts();
+  if (t->w) return xorshift(t->w->rng);
+  static thread_local std::uint64_t r = 0;
+  if (r == 0) r = (reinterpret_cast<std::uintptr_t>(&r) | 1) * 0x9E3779B97F4A7C15ull;
+  return xorshift(r);
+}
+
+void throw_panic(const char* what) { throw panic_error(what); }
+
+// ---------------------------------------------------------------------------------------------
+// Waking workers
+
+namespace {
+
+void wake_worker(worker* w) noexcept {
+  w->park_word.store(1, std::memory_order_release);  // release: pairs with futex_wait_nonzero
+  futex_wake_one(&w->park_word);
+}
+
+// idle_lock held. Removes w from the idle list; false if it is not there.
+bool idle_remove_locked(worker* w) noexcept {
+  sched_state& s = S();
+  for (worker** p = &s.idle_head; *p; p = &(*p)->idle_next) {
+    if (*p == w) {
+      *p = w->idle_next;
+      w->idle = false;
+      s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+      return true;
+    }
+  }
+  return false;
+}
+
+// Wakes one idle worker. With `spinning`, hands it the spinning token (Go's wakep): at most one
+// spinning worker is woken per submission, never a broadcast.
+void wakep() noexcept {
+  sched_state& s = S();
+  // seq_cst: pairs with the seq_cst updates in find_runnable(); either we see the idle worker
+  // or it sees the work we just queued before it sleeps.
+  if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
+  if (s.nspinning.load(std::memory_order_seq_cst) != 0) return;
+  int zero = 0;
+  if (!s.nspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
+  s.idle_lock.lock();
+  worker* w = s.idle_head;
+  if (w) {
+    s.idle_head = w->idle_next;
+    w->idle = false;
+    s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+    w->spinning.store(true, std::memory_order_relaxed);
+  }
+  s.idle_lock.unlock();
+  if (!w) {
+    s.nspinning.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  wake_worker(w);
+}
+
+// Wakes one idle worker without a spinning token (a timer changed; it recomputes its sleep).
+void wake_any_idle() noexcept {
+  sched_state& s = S();
+  if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
+  s.idle_lock.lock();
+  worker* w = s.idle_head;
+  if (w) {
+    s.idle_head = w->idle_next;
+    w->idle = false;
+    s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  s.idle_lock.unlock();
+  if (w) wake_worker(w);
+}
+
+void push_global(goroutine* g) noexcept {
+  S().global.push(g);
+  wakep();
+}
+
+// Owner: queues g locally, spilling half the ring to the global queue when it is full.
+void push_local(worker* w, goroutine* g) noexcept {
+  if (w->q.push(g)) return;
+  goroutine* batch[run_queue::kSize / 2 + 1];
+  std::uint32_t n = w->q.take_half(batch);
+  batch[n++] = g;
+  for (std::uint32_t i = 0; i + 1 < n; i++) batch[i]->next = batch[i + 1];
+  S().global.push(batch[0], batch[n - 1], n);
+}
+
+// Forced migration: queue g on a worker other than the one it last ran on.
+void push_elsewhere(goroutine* g) noexcept {
+  sched_state& s = S();
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  if (procs < 2) {
+    push_global(g);
+    return;
+  }
+  unsigned target = (static_cast<unsigned>(g->last_worker + 1) + fastrand() % (procs - 1)) % procs;
+  if (static_cast<int>(target) == g->last_worker) target = (target + 1) % procs;
+  worker* w = s.workers[target];
+  w->inbox.push(g);
+  s.idle_lock.lock();
+  bool was_idle = w->idle && idle_remove_locked(w);
+  s.idle_lock.unlock();
+  if (was_idle) wake_worker(w);
+}
+
+}  // namespace
+
+void wake_idle_for_timers() noexcept { wake_any_idle(); }
+
+void ready(goroutine* g, bool next) noexcept {
+  sched_state& s = S();
+  thread_state* t = ts();
+  if (g->counted_blocked) {
+    g->counted_blocked = false;
+    if (t->w)
+      t->w->blocked_delta.store(t->w->blocked_delta.load(std::memory_order_relaxed) - 1,
+                                std::memory_order_relaxed);
+    else
+      s.global_blocked.fetch_sub(1, std::memory_order_relaxed);
+  }
+  g->reason.store(wait_reason::none, std::memory_order_relaxed);
+  g->state.store(g_state::runnable, std::memory_order_relaxed);
+  if (s.debug_migrate) {
+    push_elsewhere(g);
+    return;
+  }
+  worker* w = t->w;
+  if (!w || w->id >= s.procs.load(std::memory_order_relaxed)) {
+    push_global(g);
+    return;
+  }
+  if (next) {
+    // The woken goroutine runs next on this worker and so a ping-pong pair stays on one core.
+    // No wakep() for it alone: this worker takes it as soon as the current goroutine parks, and
+    // waking an idle worker costs tens of microseconds on a VM. A displaced one is queued and
+    // advertised.
+    goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
+    if (!old) return;
+    g = old;
+  }
+  push_local(w, g);
+  wakep();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Switching
+
+namespace {
+
+void release_stack(worker* w, const stack& st) noexcept {
+  S().live_stacks.fetch_sub(1, std::memory_order_relaxed);
+  if (w->n_stacks == std::size(w->stack_cache)) {
+    S().pool.put(w->stack_cache + w->n_stacks / 2, w->n_stacks / 2);
+    w->n_stacks /= 2;
+  }
+  w->stack_cache[w->n_stacks++] = st;
+}
+
+stack acquire_stack(worker* w) {
+  if (w->n_stacks == 0) w->n_stacks = S().pool.get(w->stack_cache, 16);
+  stack st = w->stack_cache[--w->n_stacks];
+  stack_prepare_reuse(st);
+  S().live_stacks.fetch_add(1, std::memory_order_relaxed);
+  return st;
+}
+
+[[noreturn]] void goroutine_main(void* arg);
+
+// On g0: runs g until it switches back, then carries out what it asked for.
+void execute(worker* w, goroutine* g) {
+  thread_state* t = ts();
+  if (!g->stk) {
+    g->stk = acquire_stack(w);
+    g->sp = ctx_make(g->stk.top(), goroutine_main, g);
+#ifdef GORO_TSAN
+    g->tsan_fiber = __tsan_create_fiber(0);
+#endif
+  }
+  w->cur = g;
+  t->g = g;
+  g->last_worker = static_cast<int>(w->id);
+  g->state.store(g_state::running, std::memory_order_relaxed);
+  w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+
+  errno = g->saved_errno;
+  eh_state* eh = eh_globals();
+  *eh = g->eh;
+#ifdef GORO_ASAN
+  __sanitizer_start_switch_fiber(&w->asan_g0_fake, g->stk.lo, g->stk.size);
+#endif
+#ifdef GORO_TSAN
+  __tsan_switch_to_fiber(g->tsan_fiber, 0);
+#endif
+  goro_ctx_switch(&w->g0_sp, g->sp);
+#ifdef GORO_ASAN
+  __sanitizer_finish_switch_fiber(w->asan_g0_fake, nullptr, nullptr);
+#endif
+  g->saved_errno = errno;
+  g->eh = *eh;
+  *eh = eh_state{};
+  t->g = nullptr;
+  w->cur = nullptr;
+
+  switch (w->action) {
+    case post_action::park:
+      g->state.store(g_state::waiting, std::memory_order_relaxed);
+      if (g->counted_blocked)
+        w->blocked_delta.store(w->blocked_delta.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_relaxed);
+      if (w->unlock_fn) w->unlock_fn(w->unlock_arg);  // from here on, g may be woken
+      break;
+    case post_action::sleep:
+      g->state.store(g_state::waiting, std::memory_order_relaxed);
+      timer_add(w->sleep_timer);
+      break;
+    case post_action::yield:
+      g->state.store(g_state::runnable, std::memory_order_relaxed);
+      if (S().debug_migrate)
+        push_elsewhere(g);
+      else
+        push_local(w, g);
+      break;
+    case post_action::exit:
+      release_stack(w, g->stk);
+      g->stk = stack{};
+#ifdef GORO_TSAN
+      __tsan_destroy_fiber(g->tsan_fiber);
+      g->tsan_fiber = nullptr;
+#endif
+      g->state.store(g_state::dead, std::memory_order_relaxed);
+      w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1,
+                          std::memory_order_relaxed);
+      free_goroutine_record(w, g);
+      break;
+    case post_action::none:
+      break;
+  }
+  w->action = post_action::none;
+}
+
+// In a goroutine: switches to its worker's g0 with `a` as the request. Returns when the
+// goroutine is resumed, possibly on another worker.
+void switch_to_g0(post_action a) {
+  thread_state* t = ts();
+  worker* w = t->w;
+  goroutine* g = t->g;
+  w->action = a;
+#ifdef GORO_ASAN
+  void* fake = nullptr;
+  __sanitizer_start_switch_fiber(a == post_action::exit ? nullptr : &fake, w->asan_g0_bottom,
+                                 w->asan_g0_size);
+#endif
+#ifdef GORO_TSAN
+  __tsan_switch_to_fiber(w->tsan_g0, 0);
+#endif
+  goro_ctx_switch(&g->sp, w->g0_sp);
+  // Resumed: `t` and `w` may belong to another thread now; do not touch them.
+#ifdef GORO_ASAN
+  __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
+}
+
+[[noreturn]] void goroutine_main(void* arg) {
+  auto* g = static_cast<goroutine*>(arg);
+#ifdef GORO_ASAN
+  {
+    worker* w = ts()->w;
+    __sanitizer_finish_switch_fiber(nullptr, &w->asan_g0_bottom, &w->asan_g0_size);
+  }
+#endif
+  try {
+    g->ops->run(g->closure);
+  } catch (...) {
+    fatal_panic_current_exception(g);
+  }
+  g->ops->destroy(g->closure);
+  if (g->closure != g->inline_buf) ::operator delete(g->closure);
+  g->closure = nullptr;
+  switch_to_g0(post_action::exit);
+  __builtin_unreachable();
+}
+
+}  // namespace
+
+void park_g(void (*unlock)(void*), void* arg, wait_reason why, const std::source_location& where) {
+  thread_state* t = ts();
+  goroutine* g = t->g;
+  worker* w = t->w;
+  g->reason.store(why, std::memory_order_relaxed);
+  g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
+  g->blocked_line.store(where.line(), std::memory_order_relaxed);
+  g->blocked_since.store(w->coarse_now, std::memory_order_relaxed);
+  g->counted_blocked = why != wait_reason::sleep;
+  w->unlock_fn = unlock;
+  w->unlock_arg = arg;
+  switch_to_g0(post_action::park);
+}
+
+void sleep_g(std::int64_t until, const std::source_location& where) {
+  struct sleep_timer : rtimer {
+    goroutine* g;
+  } tm;
+  thread_state* t = ts();
+  tm.g = t->g;
+  tm.when = until;
+  tm.fire = [](rtimer* r, std::int64_t) { ready(static_cast<sleep_timer*>(r)->g, false); };
+  goroutine* g = t->g;
+  g->reason.store(wait_reason::sleep, std::memory_order_relaxed);
+  g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
+  g->blocked_line.store(where.line(), std::memory_order_relaxed);
+  g->counted_blocked = false;
+  t->w->sleep_timer = &tm;
+  switch_to_g0(post_action::sleep);
+}
+
+void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
+          const std::source_location& where) {
+  if (self->g) {
+    park_g(unlock, arg, why, where);
+    return;
+  }
+  // A plain thread: it counts as blocked in a goro call while it waits (deadlock detector).
+  sched_state& s = S();
+  s.threads_blocked.fetch_add(1, std::memory_order_seq_cst);
+  if (unlock) unlock(arg);
+  futex_wait_nonzero(&self->word, kNever);
+  self->word.store(0, std::memory_order_relaxed);
+  s.threads_blocked.fetch_sub(1, std::memory_order_seq_cst);
+}
+
+void unpark(parker* p) noexcept {
+  if (p->g) {
+    ready(p->g, true);
+    return;
+  }
+  S().thread_wakes.fetch_add(1, std::memory_order_relaxed);
+  p->word.store(1, std::memory_order_release);  // release: the waker's writes happen before
+  futex_wake_one(&p->word);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Finding work
+
+namespace {
+
+goroutine* take_global(worker* w) noexcept {
+  sched_state& s = S();
+  std::size_t total = s.global.size();
+  if (total == 0) return nullptr;
+  std::size_t procs = s.procs.load(std::memory_order_relaxed);
+  std::size_t max = total / (procs ? procs : 1) + 1;
+  if (max > run_queue::kSize / 2) max = run_queue::kSize / 2;
+  goroutine* first = nullptr;
+  std::size_t n = s.global.pop(&first, max);
+  if (n == 0) return nullptr;
+  goroutine* g = first;
+  goroutine* rest = first->next;
+  while (rest) {
+    goroutine* nx = rest->next;
+    push_local(w, rest);
+    rest = nx;
+  }
+  return g;
+}
+
+void reset_spinning(worker* w) noexcept {
+  if (!w->spinning.load(std::memory_order_relaxed)) return;
+  w->spinning.store(false, std::memory_order_relaxed);
+  // The last spinner to find work wakes another, so queued work is never stranded.
+  if (S().nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) wakep();
+}
+
+goroutine* steal(worker* w) noexcept {
+  sched_state& s = S();
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  goroutine* batch[run_queue::kSize / 2 + 1];
+  for (int round = 0; round < 4; round++) {
+    unsigned start = static_cast<unsigned>(xorshift(w->rng) % procs);
+    for (unsigned i = 0; i < procs; i++) {
+      worker* v = s.workers[(start + i) % procs];
+      if (v == w) continue;
+      std::uint32_t n = v->q.steal_half(batch);
+      if (n == 0) continue;
+      for (std::uint32_t k = 1; k < n; k++) push_local(w, batch[k]);
+      return batch[0];
+    }
+    for (unsigned k = 0; k < 64; k++) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
+  return nullptr;
+}
+
+// A goroutine sitting in runnext while its worker runs something else for long: take it
+// (Go lets runnext be stolen after a short delay; we do it when we would otherwise sleep).
+goroutine* steal_stale_runnext(worker* w, const std::uint64_t* ticks_before) noexcept {
+  sched_state& s = S();
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  for (unsigned i = 0; i < procs; i++) {
+    worker* v = s.workers[i];
+    if (v == w) continue;
+    if (v->schedtick.load(std::memory_order_relaxed) != ticks_before[i]) continue;
+    goroutine* g = v->runnext.load(std::memory_order_acquire);
+    if (g && v->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acq_rel)) return g;
+  }
+  return nullptr;
+}
+
+bool work_visible() noexcept {
+  sched_state& s = S();
+  if (s.global.size() != 0) return true;
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  for (unsigned i = 0; i < procs; i++)
+    if (s.workers[i]->q.size() != 0) return true;
+  return false;
+}
+
+bool any_runnext() noexcept {
+  sched_state& s = S();
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  for (unsigned i = 0; i < procs; i++)
+    if (s.workers[i]->runnext.load(std::memory_order_relaxed)) return true;
+  return false;
+}
+
+// ---- Deadlock detection ----------------------------------------------------------------------
+// Reported when, twice in a row 20 ms apart and with no scheduling in between: run() is in
+// progress, every goroutine is parked on something only another goroutine or thread can end
+// (no goroutine runnable, running or sleeping), no timer is pending, and every thread of the
+// process is a worker or is itself blocked in a goro call. The last condition is read from
+// /proc/self/task: any other thread might hold a channel and wake someone, so it vetoes.
+
+struct deadlock_signature {
+  std::uint64_t ticks = 0;
+  std::uint64_t thread_wakes = 0;
+  std::int64_t live = 0;
+  bool operator==(const deadlock_signature&) const = default;
+};
+
+int count_process_threads() noexcept {
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+// idle_lock held, and the caller is idle: all state is quiescent if all workers are.
+bool deadlock_suspected_locked(deadlock_signature* sig) noexcept {
+  sched_state& s = S();
+  if (!s.run_active.load(std::memory_order_acquire)) return false;
+  unsigned nw = s.nworkers.load(std::memory_order_acquire);
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  if (s.npidle.load(std::memory_order_seq_cst) != static_cast<int>(procs)) return false;
+  std::int64_t live = s.global_live.load(std::memory_order_relaxed);
+  std::int64_t blocked = s.global_blocked.load(std::memory_order_relaxed);
+  std::uint64_t ticks = 0;
+  for (unsigned i = 0; i < nw; i++) {
+    worker* v = s.workers[i];
+    live += v->live_delta.load(std::memory_order_relaxed);
+    blocked += v->blocked_delta.load(std::memory_order_relaxed);
+    ticks += v->schedtick.load(std::memory_order_relaxed);
+    if (v->q.size() || v->runnext.load(std::memory_order_relaxed) || v->inbox.size()) return false;
+  }
+  if (live <= 0 || blocked != live) return false;
+  if (s.global.size() != 0 || timers_pending() != 0) return false;
+  *sig = {ticks, s.thread_wakes.load(std::memory_order_relaxed), live};
+  return true;
+}
+
+bool threads_all_accounted() noexcept {
+  sched_state& s = S();
+  int expected = static_cast<int>(s.nworkers.load(std::memory_order_acquire)) +
+                 s.threads_blocked.load(std::memory_order_seq_cst) + s.extra_threads;
+  int n = count_process_threads();
+  return n >= 0 && n <= expected;
+}
+
+goroutine* find_runnable(worker* w) {
+  sched_state& s = S();
+  deadlock_signature suspect{};
+  bool suspected = false;
+  std::uint64_t ticks_before[kMaxWorkers];
+  bool have_ticks = false;
+  for (;;) {
+    if (w->id >= s.procs.load(std::memory_order_acquire)) {
+      // Dormant (max_procs was lowered): hand everything over and wait to be needed again.
+      goroutine* g;
+      while ((g = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) || (g = w->q.pop()))
+        s.global.push(g);
+      goroutine* first = nullptr;
+      while (w->inbox.pop(&first, 1)) s.global.push(first);
+      wakep();
+      futex_wait_nonzero(&w->park_word, kNever);
+      w->park_word.store(0, std::memory_order_relaxed);
+      continue;
+    }
+    if (timers_next() != kNever) {
+      w->coarse_now = now_ns();
+      if (timers_next() <= w->coarse_now) timers_run(w->coarse_now);
+    }
+    std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
+    if (tick % 61 == 0 && s.global.size()) {
+      if (goroutine* g = take_global(w)) return g;
+    }
+    goroutine* g = nullptr;
+    if (w->inbox.size() && w->inbox.pop(&g, 1)) return g;
+    if ((g = w->runnext.exchange(nullptr, std::memory_order_acq_rel))) return g;
+    if ((g = w->q.pop())) return g;
+    if ((g = take_global(w))) {
+      reset_spinning(w);
+      return g;
+    }
+    // Steal, as a spinning worker, unless half the busy workers already spin.
+    if (!w->spinning.load(std::memory_order_relaxed)) {
+      int busy = static_cast<int>(s.procs.load(std::memory_order_relaxed)) -
+                 s.npidle.load(std::memory_order_seq_cst);
+      if (2 * s.nspinning.load(std::memory_order_seq_cst) < busy) {
+        w->spinning.store(true, std::memory_order_relaxed);
+        s.nspinning.fetch_add(1, std::memory_order_seq_cst);
+      }
+    }
+    if (w->spinning.load(std::memory_order_relaxed)) {
+      if ((g = steal(w))) {
+        reset_spinning(w);
+        return g;
+      }
+    }
+    if (have_ticks) {
+      if ((g = steal_stale_runnext(w, ticks_before))) {
+        reset_spinning(w);
+        return g;
+      }
+      have_ticks = false;
+    }
+
+    // Nothing to do: go idle.
+    s.idle_lock.lock();
+    if (s.global.size() || w->inbox.size()) {
+      s.idle_lock.unlock();
+      continue;
+    }
+    bool was_spinning = w->spinning.load(std::memory_order_relaxed);
+    w->spinning.store(false, std::memory_order_relaxed);
+    w->idle = true;
+    w->idle_next = s.idle_head;
+    s.idle_head = w;
+    s.npidle.fetch_add(1, std::memory_order_seq_cst);
+    s.idle_lock.unlock();
+
+    if (was_spinning && s.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
+        work_visible()) {
+      // We were the last spinner and work arrived meanwhile: spin again rather than strand it.
+      s.idle_lock.lock();
+      bool removed = w->idle && idle_remove_locked(w);
+      if (removed) {
+        w->spinning.store(true, std::memory_order_relaxed);
+        s.nspinning.fetch_add(1, std::memory_order_seq_cst);
+      }
+      s.idle_lock.unlock();
+      if (removed) continue;
+      // Someone is waking us already: the wait below returns at once.
+    }
+
+    std::int64_t deadline = timers_next();
+    if (any_runnext()) {
+      unsigned procs = s.procs.load(std::memory_order_relaxed);
+      for (unsigned i = 0; i < procs; i++)
+        ticks_before[i] = s.workers[i]->schedtick.load(std::memory_order_relaxed);
+      have_ticks = true;
+      std::int64_t soon = now_ns() + 1000000;  // 1 ms
+      if (soon < deadline) deadline = soon;
+    }
+    deadlock_signature sig;
+    s.idle_lock.lock();
+    bool suspect_now = deadlock_suspected_locked(&sig);
+    s.idle_lock.unlock();
+    if (suspect_now) {
+      if (suspected && sig == suspect && threads_all_accounted()) {
+        s.idle_lock.lock();
+        bool still = deadlock_suspected_locked(&sig) && sig == suspect;
+        s.idle_lock.unlock();
+        if (still) fatal_deadlock();
+      }
+      suspected = true;
+      suspect = sig;
+      std::int64_t poll = now_ns() + 20000000;  // 20 ms
+      if (poll < deadline) deadline = poll;
+    } else {
+      suspected = false;
+      if (s.run_active.load(std::memory_order_acquire) && live_goroutines() > 0) {
+        // A plain thread may block later with nobody left to notice: poll now and then.
+        std::int64_t poll = now_ns() + 100000000;  // 100 ms
+        if (poll < deadline) deadline = poll;
+      }
+    }
+
+    bool woken = futex_wait_nonzero(&w->park_word, deadline);
+    if (!woken) {
+      s.idle_lock.lock();
+      bool removed = w->idle && idle_remove_locked(w);
+      s.idle_lock.unlock();
+      if (!removed) woken = futex_wait_nonzero(&w->park_word, kNever);  // a waker got us first
+    }
+    if (woken) w->park_word.store(0, std::memory_order_relaxed);
+  }
+}
+
+void* worker_main(void* arg) {
+  auto* w = static_cast<worker*>(arg);
+  thread_state* t = ts();
+  t->w = w;
+  w->rng = (0x9E3779B97F4A7C15ull * (w->id + 1)) | 1;
+  setup_signal_stack();
+#ifdef GORO_TSAN
+  w->tsan_g0 = __tsan_get_current_fiber();
+#endif
+#ifdef GORO_ASAN
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr;
+    std::size_t size;
+    pthread_attr_getstack(&attr, &addr, &size);
+    w->asan_g0_bottom = addr;
+    w->asan_g0_size = size;
+    pthread_attr_destroy(&attr);
+  }
+#endif
+  for (;;) {
+    goroutine* g = find_runnable(w);
+    execute(w, g);
+  }
+  return nullptr;
+}
+
+void start_worker(unsigned id) {
+  sched_state& s = S();
+  auto* w = new worker;
+  w->id = id;
+  s.workers[id] = w;
+  s.nworkers.store(id + 1, std::memory_order_release);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  // Created detached: std::thread(f).detach() can crash under churn with glibc 2.36 (RESULTS.md).
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t th;
+  int rc = pthread_create(&th, &attr, worker_main, w);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    std::fprintf(stderr, "goro: cannot start worker thread: %s\n", std::strerror(rc));
+    std::abort();
+  }
+}
+
+unsigned env_unsigned(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return 0;
+  char* end;
+  unsigned long x = std::strtoul(v, &end, 10);
+  return *end ? 0 : static_cast<unsigned>(x);
+}
+
+}  // namespace
+
+void ensure_started(const options* opts) {
+  sched_state& s = S();
+  if (!opts && s.started.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lk(s.start_mutex);
+  unsigned procs = opts && opts->max_procs ? opts->max_procs : 0;
+  std::size_t stack_size = opts && opts->stack_size ? opts->stack_size : 0;
+  bool first = !s.started.load(std::memory_order_relaxed);
+  if (first) {
+    if (!procs) procs = env_unsigned("GORO_MAXPROCS");
+    if (!procs) procs = std::thread::hardware_concurrency();
+    if (!procs) procs = 1;
+    if (!stack_size) {
+      const char* v = std::getenv("GORO_STACK_SIZE");
+      if (v && *v) stack_size = std::strtoull(v, nullptr, 10);
+    }
+    if (!stack_size) stack_size = default_stack_size();
+    const char* mig = std::getenv("GORO_DEBUG_MIGRATE");
+    s.debug_migrate = mig && *mig && std::strcmp(mig, "0") != 0;
+  }
+  if (procs > kMaxWorkers) procs = kMaxWorkers;
+  if (stack_size) s.pool.set_size(stack_size);
+  if (first) {
+    install_signal_handlers();
+#ifdef GORO_TSAN
+    int before = count_process_threads();
+#endif
+    s.procs.store(procs, std::memory_order_release);
+    for (unsigned i = 0; i < procs; i++) start_worker(i);
+#ifdef GORO_TSAN
+    // TSan starts a background thread on the first pthread_create; it can wake nobody.
+    s.extra_threads = count_process_threads() - before - static_cast<int>(procs);
+    if (s.extra_threads < 0) s.extra_threads = 0;
+#endif
+    s.started.store(true, std::memory_order_release);
+    return;
+  }
+  if (procs && procs != s.procs.load(std::memory_order_relaxed)) {
+    unsigned nw = s.nworkers.load(std::memory_order_relaxed);
+    for (unsigned i = nw; i < procs; i++) start_worker(i);
+    unsigned old = s.procs.exchange(procs, std::memory_order_acq_rel);
+    // Wake everyone: dormant workers rejoin, the others re-read procs.
+    nw = s.nworkers.load(std::memory_order_relaxed);
+    s.idle_lock.lock();
+    for (unsigned i = 0; i < nw; i++)
+      if (s.workers[i]->idle) idle_remove_locked(s.workers[i]);
+    s.idle_lock.unlock();
+    for (unsigned i = 0; i < nw; i++) wake_worker(s.workers[i]);
+    static_cast<void>(old);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spawning and run()
+
+void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
+  goroutine* g = get_goroutine_record();
+  if (size <= sizeof(g->inline_buf) && align <= alignof(std::max_align_t)) {
+    g->closure = g->inline_buf;
+  } else {
+    try {
+      g->closure = ::operator new(size, std::align_val_t{align < 16 ? 16 : align});
+    } catch (...) {
+      free_goroutine_record(ts()->w, g);
+      throw;
+    }
+  }
+  *out = g;
+  return g->closure;
+}
+
+void goroutine_abandon(goroutine* g) noexcept {
+  if (g->closure != g->inline_buf) ::operator delete(g->closure);
+  g->closure = nullptr;
+  free_goroutine_record(ts()->w, g);
+}
+
+namespace {
+
+void launch(goroutine* g, const closure_ops* ops, const std::source_location& where,
+            std::uint64_t id) {
+  sched_state& s = S();
+  thread_state* t = ts();
+  g->ops = ops;
+  g->id.store(id, std::memory_order_relaxed);
+  g->parent_id.store(t->g ? t->g->id.load(std::memory_order_relaxed) : 0,
+                     std::memory_order_relaxed);
+  g->created_file.store(where.file_name(), std::memory_order_relaxed);
+  g->created_line.store(where.line(), std::memory_order_relaxed);
+  g->blocked_file.store(nullptr, std::memory_order_relaxed);
+  g->reason.store(wait_reason::none, std::memory_order_relaxed);
+  g->counted_blocked = false;
+  g->saved_errno = 0;
+  g->eh = eh_state{};
+  g->park.g = g;
+  g->state.store(g_state::runnable, std::memory_order_relaxed);
+  add_live(1);
+  worker* w = t->w;
+  if (w && !s.debug_migrate && w->id < s.procs.load(std::memory_order_relaxed)) {
+    // Like Go: the new goroutine runs next; the one it displaces is queued for anyone to steal.
+    goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
+    if (old) push_local(w, old);
+    wakep();
+  } else {
+    push_global(g);
+  }
+}
+
+}  // namespace
+
+void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_location& where) {
+  ensure_started(nullptr);
+  launch(g, ops, where, S().next_id.fetch_add(1, std::memory_order_relaxed));
+}
+
+void run_main(void (*fn)(void*), void* arg, const options& opts,
+              const std::source_location& where) {
+  sched_state& s = S();
+  if (current_g()) throw std::logic_error("goro::run: called from a goroutine");
+  ensure_started(&opts);
+  bool expected = false;
+  if (!s.run_active.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+    throw std::logic_error("goro::run: another run() is in progress");
+
+  struct main_closure {
+    void (*fn)(void*);
+    void* arg;
+    parker* waiter;
+    std::atomic<bool>* done;
+  };
+  static constexpr closure_ops ops{
+      [](void* p) {
+        auto* c = static_cast<main_closure*>(p);
+        c->fn(c->arg);
+        // Disarm the detector before waking run()'s caller: exiting goroutines are not a
+        // deadlock, and run() is over for the program's purposes.
+        S().run_active.store(false, std::memory_order_release);
+        c->done->store(true, std::memory_order_release);
+        unpark(c->waiter);
+      },
+      [](void*) noexcept {}};
+  std::atomic<bool> done{false};
+  parker* self = current_parker();
+  goroutine* g = nullptr;
+  void* mem = goroutine_alloc(sizeof(main_closure), alignof(main_closure), &g);
+  ::new (mem) main_closure{fn, arg, self, &done};
+  launch(g, &ops, where, 1);
+  while (!done.load(std::memory_order_acquire))
+    park(self, nullptr, nullptr, wait_reason::none, where);
+  const char* lc = std::getenv("GORO_LEAKCHECK");
+  if (lc && *lc && std::strcmp(lc, "0") != 0) leak_report();
+}
+
+}  // namespace goro::detail
+
+// ---------------------------------------------------------------------------------------------
+// Public entry points
+
+namespace goro {
+
+void yield() {
+  detail::thread_state* t = detail::ts();
+  if (!t->g) {
+    sched_yield();
+    return;
+  }
+  detail::switch_to_g0(detail::post_action::yield);
+}
+
+std::uint64_t goroutine_id() noexcept {
+  detail::goroutine* g = detail::current_g();
+  return g ? g->id.load(std::memory_order_relaxed) : 0;
+}
+
+std::size_t num_goroutine() noexcept {
+  std::int64_t n = detail::live_goroutines();
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+void sleep_until(std::chrono::steady_clock::time_point t) {
+  std::int64_t until = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  if (!detail::current_g()) {
+    std::this_thread::sleep_until(t);
+    return;
+  }
+  if (until <= detail::now_ns()) {
+    yield();
+    return;
+  }
+  detail::sleep_g(until, std::source_location::current());
+}
+
+void sleep_for(std::chrono::nanoseconds d) {
+  sleep_until(std::chrono::steady_clock::now() + d);
+}
+
+namespace debug {
+std::size_t live_stacks() noexcept {
+  return detail::S().live_stacks.load(std::memory_order_relaxed);
+}
+std::size_t num_goroutine_total() noexcept { return num_goroutine(); }
+}  // namespace debug
+
+}  // namespace goro
