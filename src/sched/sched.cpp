@@ -1073,22 +1073,31 @@ void* worker_main(void* arg) {
   return nullptr;
 }
 
-void start_worker(unsigned id) {
+// Makes workers [nworkers, n) and starts their threads. Every worker struct exists before any
+// thread starts, so code iterating over [0, procs) never meets a missing one.
+void start_workers(unsigned n) {
   sched_state& s = S();
-  auto* w = new worker;
-  w->id = id;
-  s.workers[id] = w;
-  s.nworkers.store(id + 1, std::memory_order_release);
-  pthread_attr_t attr;
-  pthread_attr_init(&attr);
-  // Created detached: std::thread(f).detach() can crash under churn with glibc 2.36 (RESULTS.md).
-  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  pthread_t th;
-  int rc = pthread_create(&th, &attr, worker_main, w);
-  pthread_attr_destroy(&attr);
-  if (rc != 0) {
-    std::fprintf(stderr, "goro: cannot start worker thread: %s\n", std::strerror(rc));
-    std::abort();
+  unsigned from = s.nworkers.load(std::memory_order_relaxed);
+  if (n <= from) return;
+  for (unsigned id = from; id < n; id++) {
+    auto* w = new worker;
+    w->id = id;
+    s.workers[id] = w;
+  }
+  s.nworkers.store(n, std::memory_order_release);
+  for (unsigned id = from; id < n; id++) {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    // Created detached: std::thread(f).detach() can crash under churn with glibc 2.36
+    // (peers/RESULTS.md).
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t th;
+    int rc = pthread_create(&th, &attr, worker_main, s.workers[id]);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      std::fprintf(stderr, "goro: cannot start worker thread: %s\n", std::strerror(rc));
+      std::abort();
+    }
   }
 }
 
@@ -1129,7 +1138,7 @@ void ensure_started(const options* opts) {
     int before = count_process_threads();
 #endif
     s.procs.store(procs, std::memory_order_release);
-    for (unsigned i = 0; i < procs; i++) start_worker(i);
+    start_workers(procs);
 #ifdef GORO_TSAN
     // TSan starts a background thread on the first pthread_create; it can wake nobody.
     s.extra_threads = count_process_threads() - before - static_cast<int>(procs);
@@ -1139,17 +1148,15 @@ void ensure_started(const options* opts) {
     return;
   }
   if (procs && procs != s.procs.load(std::memory_order_relaxed)) {
-    unsigned nw = s.nworkers.load(std::memory_order_relaxed);
-    for (unsigned i = nw; i < procs; i++) start_worker(i);
-    unsigned old = s.procs.exchange(procs, std::memory_order_acq_rel);
+    start_workers(procs);
+    s.procs.store(procs, std::memory_order_release);
     // Wake everyone: dormant workers rejoin, the others re-read procs.
-    nw = s.nworkers.load(std::memory_order_relaxed);
+    unsigned nw = s.nworkers.load(std::memory_order_relaxed);
     s.idle_lock.lock();
     for (unsigned i = 0; i < nw; i++)
       if (s.workers[i]->idle) idle_remove_locked(s.workers[i]);
     s.idle_lock.unlock();
     for (unsigned i = 0; i < nw; i++) wake_worker(s.workers[i]);
-    static_cast<void>(old);
   }
 }
 
