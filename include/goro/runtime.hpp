@@ -103,8 +103,10 @@ std::uint64_t goroutine_id() noexcept;
 std::size_t num_goroutine() noexcept;
 
 // Parks the calling goroutine (its worker runs others meanwhile) or sleeps the calling thread.
-void sleep_for(std::chrono::nanoseconds d);
-void sleep_until(std::chrono::steady_clock::time_point t);
+void sleep_for(std::chrono::nanoseconds d,
+               std::source_location where = std::source_location::current());
+void sleep_until(std::chrono::steady_clock::time_point t,
+                 std::source_location where = std::source_location::current());
 
 // Prints every goroutine as a deadlock report does (id, state, wait reason, blocking site,
 // creation site) without stopping anything.

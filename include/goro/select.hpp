@@ -130,18 +130,20 @@ auto on_default(F f) {
   return detail::default_case<F>{std::move(f)};
 }
 
+// Go's `select {}`: blocks forever.
+[[noreturn]] inline void select(std::source_location where = std::source_location::current()) {
+  detail::parker* self = detail::current_parker();
+  for (;;) detail::park(self, nullptr, nullptr, detail::wait_reason::select_no_cases, where);
+}
+
 template <class... Cases>
+  requires(sizeof...(Cases) > 0)
 std::size_t select(Cases&&... cases) {
   constexpr std::size_t n_default = (std::size_t{0} + ... + (detail::is_default_v<Cases> ? 1 : 0));
   static_assert(n_default <= 1, "goro::select: at most one on_default case");
   constexpr std::size_t n = sizeof...(Cases) - n_default;
 
-  if constexpr (sizeof...(Cases) == 0) {
-    detail::parker* self = detail::current_parker();
-    for (;;)
-      detail::park(self, nullptr, nullptr, detail::wait_reason::select_no_cases,
-                   std::source_location::current());
-  } else {
+  {
     detail::select_case descs[n > 0 ? n : 1];
     std::size_t pos[n > 0 ? n : 1];  // descs index -> argument position
     std::size_t default_pos = 0;

@@ -1287,7 +1287,7 @@ std::size_t num_goroutine() noexcept {
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
-void sleep_until(std::chrono::steady_clock::time_point t) {
+void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
   std::int64_t until = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   if (!detail::current_g()) {
     std::this_thread::sleep_until(t);
@@ -1297,11 +1297,11 @@ void sleep_until(std::chrono::steady_clock::time_point t) {
     yield();
     return;
   }
-  detail::sleep_g(until, std::source_location::current());
+  detail::sleep_g(until, where);
 }
 
-void sleep_for(std::chrono::nanoseconds d) {
-  sleep_until(std::chrono::steady_clock::now() + d);
+void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
+  sleep_until(std::chrono::steady_clock::now() + d, where);
 }
 
 namespace debug {
