@@ -53,6 +53,11 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 #ifdef GORO_TSAN
+#define GORO_NO_TSAN __attribute__((no_sanitize("thread")))
+#else
+#define GORO_NO_TSAN
+#endif
+#ifdef GORO_TSAN
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -255,6 +260,8 @@ struct worker {
   unsigned n_free_gs = 0;
 
   void* tsan_g0 = nullptr;
+  void* tsan_spare[64];
+  unsigned n_tsan_spare = 0;
   void* asan_g0_fake = nullptr;
   const void* asan_g0_bottom = nullptr;
   std::size_t asan_g0_size = 0;
@@ -609,7 +616,9 @@ void execute(worker* w, goroutine* g) {
     g->stk = acquire_stack(w);
     g->sp = ctx_make(g->stk.top(), goroutine_main, g);
 #ifdef GORO_TSAN
-    g->tsan_fiber = __tsan_create_fiber(0);
+    // Reused from finished goroutines: creating a TSan fiber is slow, and TSan allows only
+    // 8128 at once, so no more exist than goroutines that have started and not finished.
+    g->tsan_fiber = w->n_tsan_spare ? w->tsan_spare[--w->n_tsan_spare] : __tsan_create_fiber(0);
 #endif
   }
   w->cur = g;
@@ -660,7 +669,10 @@ void execute(worker* w, goroutine* g) {
       release_stack(w, g->stk);
       g->stk = stack{};
 #ifdef GORO_TSAN
-      __tsan_destroy_fiber(g->tsan_fiber);
+      if (w->n_tsan_spare < std::size(w->tsan_spare))
+        w->tsan_spare[w->n_tsan_spare++] = g->tsan_fiber;
+      else
+        __tsan_destroy_fiber(g->tsan_fiber);
       g->tsan_fiber = nullptr;
 #endif
       g->state.store(g_state::dead, std::memory_order_relaxed);
@@ -676,7 +688,9 @@ void execute(worker* w, goroutine* g) {
 
 // In a goroutine: switches to its worker's g0 with `a` as the request. Returns when the
 // goroutine is resumed, possibly on another worker.
-void switch_to_g0(post_action a) {
+// Not instrumented by TSan, like goroutine_main: a finished goroutine never returns from
+// either, and TSan fibers are reused, so their shadow call stacks must stay balanced.
+GORO_NO_TSAN void switch_to_g0(post_action a) {
   thread_state* t = ts();
   worker* w = t->w;
   goroutine* g = t->g;
@@ -696,7 +710,7 @@ void switch_to_g0(post_action a) {
 #endif
 }
 
-[[noreturn]] void goroutine_main(void* arg) {
+[[noreturn]] GORO_NO_TSAN void goroutine_main(void* arg) {
   auto* g = static_cast<goroutine*>(arg);
 #ifdef GORO_ASAN
   {
