@@ -35,7 +35,7 @@ struct select_case {
 };
 
 // Runs Go's select over cases[0..n) (see src/chan/select.cpp). `scratch` has room for 2n
-// uint16_t and `waiters` for n waiters. Returns the index of the case that completed, or n when
+// uint16_t and `waiters` raw room for n waiters. Returns the index of the case that completed, or n when
 // has_default and none was ready. Throws panic_error for a chosen send on a closed channel.
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default,
                         std::uint16_t* scratch, waiter* waiters,
@@ -143,9 +143,12 @@ std::size_t select(Cases&&... cases) {
   static_assert(n_default <= 1, "goro::select: at most one on_default case");
   constexpr std::size_t n = sizeof...(Cases) - n_default;
 
-  {
-    detail::select_case descs[n > 0 ? n : 1];
-    std::size_t pos[n > 0 ? n : 1];  // descs index -> argument position
+  if constexpr (n == 0) {  // only a default case
+    (std::invoke(cases.f), ...);
+    return 0;
+  } else {
+    detail::select_case descs[n];
+    std::size_t pos[n];  // descs index -> argument position
     std::size_t default_pos = 0;
     std::source_location where = std::source_location::current();
     bool have_where = false;
@@ -170,9 +173,11 @@ std::size_t select(Cases&&... cases) {
       };
       (add(cases), ...);
     }
-    std::uint16_t scratch[2 * (n > 0 ? n : 1)];
-    detail::waiter waiters[n > 0 ? n : 1];
-    std::size_t chosen = detail::select_impl(descs, n, n_default != 0, scratch, waiters, where);
+    std::uint16_t scratch[2 * n];
+    // Raw: select_impl constructs waiters only when it has to block.
+    alignas(detail::waiter) unsigned char waiters[n * sizeof(detail::waiter)];
+    std::size_t chosen = detail::select_impl(descs, n, n_default != 0, scratch,
+                                             reinterpret_cast<detail::waiter*>(waiters), where);
     std::size_t chosen_pos = chosen == n ? default_pos : pos[chosen];
 
     std::size_t arg = 0;

@@ -11,6 +11,7 @@
 // Woken: the waker won select_state::done (one CAS in wait_queue::pop) and recorded the winner.
 // Pass 3: lock all channels again and dequeue the losing waiters.
 #include <algorithm>
+#include <new>
 
 #include "goro/select.hpp"
 
@@ -105,8 +106,7 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default,
   select_state st;
   for (std::size_t k = 0; k < npoll; k++) {
     std::size_t i = poll[k];
-    waiter& w = waiters[i];
-    w = waiter{};
+    waiter& w = *::new (&waiters[i]) waiter{};
     w.who = self;
     w.elem = cases[i].elem;
     w.sel = &st;

@@ -285,6 +285,7 @@ __attribute__((noinline)) thread_state* ts() noexcept {
 
 // Every goroutine record ever made, in segments that never move (dump() reads it lock-free).
 constexpr std::size_t kSegBits = 12, kSegSize = std::size_t{1} << kSegBits, kMaxSegs = 4096;
+constexpr std::size_t kSlab = 64;
 
 struct sched_state {
   worker* workers[kMaxWorkers] = {};
@@ -314,6 +315,8 @@ struct sched_state {
   goroutine* gfree = nullptr;  // guarded by gfree_lock
 
   spinlock allg_lock;
+  goroutine* slab = nullptr;  // guarded by allg_lock
+  std::size_t slab_left = 0;
   std::atomic<goroutine**> allg_segs[kMaxSegs] = {};
   std::atomic<std::size_t> allg_count{0};
 };
@@ -349,21 +352,29 @@ namespace {
 
 goroutine* new_goroutine_record() {
   sched_state& s = S();
-  auto* g = new goroutine;
   s.allg_lock.lock();
+  if (s.slab_left == 0) {
+    // Records come in slabs (no allocator header each) and are never freed, only reused.
+    s.slab = static_cast<goroutine*>(::operator new(sizeof(goroutine) * kSlab, std::nothrow));
+    if (!s.slab) {
+      s.allg_lock.unlock();
+      throw std::bad_alloc();
+    }
+    s.slab_left = kSlab;
+  }
+  goroutine* g = ::new (s.slab++) goroutine;
+  s.slab_left--;
   std::size_t i = s.allg_count.load(std::memory_order_relaxed);
   std::size_t seg = i >> kSegBits;
   if (seg >= kMaxSegs) {
     s.allg_lock.unlock();
-    delete g;
-    throw std::bad_alloc();
+    throw std::bad_alloc();  // g stays in the slab, unused
   }
   goroutine** p = s.allg_segs[seg].load(std::memory_order_relaxed);
   if (!p) {
     p = new (std::nothrow) goroutine*[kSegSize]();
     if (!p) {
       s.allg_lock.unlock();
-      delete g;
       throw std::bad_alloc();
     }
     s.allg_segs[seg].store(p, std::memory_order_release);
