@@ -113,7 +113,8 @@ class chan_handle {
     c_->close();
   }
 
-  [[noreturn]] static void park_forever(detail::wait_reason why, const std::source_location& where) {
+  [[noreturn]] static void park_forever(detail::wait_reason why,
+                                        const std::source_location& where) {
     parker* self = current_parker();
     for (;;) park(self, nullptr, nullptr, why, where);
   }
@@ -176,9 +177,7 @@ class chan : public detail::chan_handle<T> {
   }
   // ok, or not_ready with v left untouched. Throws like send on a closed channel.
   status try_send(T&& v) const { return this->do_try_send(v); }
-  status try_send(const T& v) const
-    requires std::is_copy_constructible_v<T>
-  {
+  status try_send(const T& v) const requires std::is_copy_constructible_v<T> {
     T copy(v);
     return this->do_try_send(copy);
   }
@@ -188,7 +187,8 @@ class chan : public detail::chan_handle<T> {
   // closed ("close of closed channel") or nil ("close of nil channel") channel.
   void close() const { this->do_close(); }
 
-  detail::chan_iterator<T> begin(std::source_location where = std::source_location::current()) const {
+  detail::chan_iterator<T> begin(
+      std::source_location where = std::source_location::current()) const {
     return detail::chan_iterator<T>(this, where);
   }
   std::default_sentinel_t end() const noexcept { return {}; }
@@ -212,9 +212,7 @@ class send_chan : public detail::chan_handle<T> {
     this->do_send(std::move(v), where);
   }
   status try_send(T&& v) const { return this->do_try_send(v); }
-  status try_send(const T& v) const
-    requires std::is_copy_constructible_v<T>
-  {
+  status try_send(const T& v) const requires std::is_copy_constructible_v<T> {
     T copy(v);
     return this->do_try_send(copy);
   }
@@ -234,7 +232,8 @@ class recv_chan : public detail::chan_handle<T> {
     return this->do_recv(where);
   }
   status try_recv(T& out) const { return this->do_try_recv(out); }
-  detail::chan_iterator<T> begin(std::source_location where = std::source_location::current()) const {
+  detail::chan_iterator<T> begin(
+      std::source_location where = std::source_location::current()) const {
     return detail::chan_iterator<T>(this, where);
   }
   std::default_sentinel_t end() const noexcept { return {}; }

@@ -28,18 +28,17 @@ namespace detail {
 
 // One case as the type-erased select algorithm sees it.
 struct select_case {
-  chan_base* c;   // null: a nil channel, never ready
-  void* elem;     // send: the value (moved from only if chosen); recv: raw storage for one value
+  chan_base* c;  // null: a nil channel, never ready
+  void* elem;    // send: the value (moved from only if chosen); recv: raw storage for one value
   bool is_send;
-  bool ok;        // out, recv: true if a value was received, false if the channel was closed
+  bool ok;  // out, recv: true if a value was received, false if the channel was closed
 };
 
 // Runs Go's select over cases[0..n) (see src/chan/select.cpp). `scratch` has room for 2n
-// uint16_t and `waiters` raw room for n waiters. Returns the index of the case that completed, or n when
-// has_default and none was ready. Throws panic_error for a chosen send on a closed channel.
-std::size_t select_impl(select_case* cases, std::size_t n, bool has_default,
-                        std::uint16_t* scratch, waiter* waiters,
-                        const std::source_location& where);
+// uint16_t and `waiters` raw room for n waiters. Returns the index of the case that completed, or n
+// when has_default and none was ready. Throws panic_error for a chosen send on a closed channel.
+std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
+                        waiter* waiters, const std::source_location& where);
 
 template <class T, class F>
 struct recv_case {
@@ -100,8 +99,7 @@ void run_recv_handler(F& f, std::optional<T> v) {
 
 // A receive case: f(std::optional<T>) (nullopt when the channel is closed) or f().
 template <class T, class F>
-auto on_recv(const chan<T>& ch, F f,
-             std::source_location where = std::source_location::current()) {
+auto on_recv(const chan<T>& ch, F f, std::source_location where = std::source_location::current()) {
   return detail::recv_case<T, F>{ch.impl(), std::move(f), where, {}};
 }
 template <class T, class F>
@@ -137,8 +135,7 @@ auto on_default(F f) {
 }
 
 template <class... Cases>
-  requires(sizeof...(Cases) > 0)
-std::size_t select(Cases&&... cases) {
+requires(sizeof...(Cases) > 0) std::size_t select(Cases&&... cases) {
   constexpr std::size_t n_default = (std::size_t{0} + ... + (detail::is_default_v<Cases> ? 1 : 0));
   static_assert(n_default <= 1, "goro::select: at most one on_default case");
   constexpr std::size_t n = sizeof...(Cases) - n_default;

@@ -69,7 +69,7 @@ class mutex {
   void unlock_slow();
 
   std::atomic<std::uint32_t> state_{0};
-  detail::spinlock lock_;       // guards waiters_ and the kWaiters bit's meaning
+  detail::spinlock lock_;  // guards waiters_ and the kWaiters bit's meaning
   detail::wait_queue waiters_;
 };
 

@@ -10,10 +10,10 @@
 //   of all channels happens on the worker after the context is saved.
 // Woken: the waker won select_state::done (one CAS in wait_queue::pop) and recorded the winner.
 // Pass 3: lock all channels again and dequeue the losing waiters.
+#include "goro/select.hpp"
+
 #include <algorithm>
 #include <new>
-
-#include "goro/select.hpp"
 
 namespace goro::detail {
 
@@ -48,9 +48,8 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
 
 }  // namespace
 
-std::size_t select_impl(select_case* cases, std::size_t n, bool has_default,
-                        std::uint16_t* scratch, waiter* waiters,
-                        const std::source_location& where) {
+std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
+                        waiter* waiters, const std::source_location& where) {
   std::uint16_t* poll = scratch;
   std::uint16_t* lockorder = scratch + n;
   std::size_t npoll = 0;
@@ -84,9 +83,8 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default,
 
   // Pass 1.
   std::copy(poll, poll + npoll, lockorder);
-  std::sort(lockorder, lockorder + npoll, [&](std::uint16_t a, std::uint16_t b) {
-    return cases[a].c < cases[b].c;
-  });
+  std::sort(lockorder, lockorder + npoll,
+            [&](std::uint16_t a, std::uint16_t b) { return cases[a].c < cases[b].c; });
   std::size_t nlock = 0;
   for (std::size_t k = 0; k < npoll; k++)
     if (nlock == 0 || cases[lockorder[nlock - 1]].c != cases[lockorder[k]].c)

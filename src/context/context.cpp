@@ -49,21 +49,21 @@ void* ctx_make(void* top, void (*entry)(void*), void* arg) noexcept {
   // Popped by goro_ctx_switch in this order: r15 r14 r13 r12 rbx rbp, then the address it jumps
   // to. After the pops rsp is 16-byte aligned, as a call instruction expects.
   auto* sp = reinterpret_cast<void**>(t - 72);
-  sp[0] = nullptr;                                           // r15
-  sp[1] = nullptr;                                           // r14
-  sp[2] = reinterpret_cast<void*>(entry);                    // r13
-  sp[3] = arg;                                               // r12
-  sp[4] = nullptr;                                           // rbx
-  sp[5] = nullptr;                                           // rbp
-  sp[6] = reinterpret_cast<void*>(&goro_ctx_start);          // jumped to
+  sp[0] = nullptr;                                   // r15
+  sp[1] = nullptr;                                   // r14
+  sp[2] = reinterpret_cast<void*>(entry);            // r13
+  sp[3] = arg;                                       // r12
+  sp[4] = nullptr;                                   // rbx
+  sp[5] = nullptr;                                   // rbp
+  sp[6] = reinterpret_cast<void*>(&goro_ctx_start);  // jumped to
   sp[7] = nullptr;
   return sp;
 #elif defined(__aarch64__)
   auto* sp = reinterpret_cast<void**>(t - 160);
   std::memset(sp, 0, 160);
-  sp[0] = arg;                                               // x19
-  sp[1] = reinterpret_cast<void*>(entry);                    // x20
-  sp[11] = reinterpret_cast<void*>(&goro_ctx_start);         // x30
+  sp[0] = arg;                                        // x19
+  sp[1] = reinterpret_cast<void*>(entry);             // x20
+  sp[11] = reinterpret_cast<void*>(&goro_ctx_start);  // x30
   return sp;
 #else
 #error "goro: no context switch for this architecture"
@@ -82,7 +82,7 @@ std::size_t page_size() noexcept {
 
 struct pool_state {
   spinlock lock;
-  std::vector<stack> free;  // guarded by lock
+  std::vector<stack> free;         // guarded by lock
   std::atomic<int> guard_mode{0};  // 0 unknown, 1 madvise guards, 2 mprotect guards
   std::atomic<std::size_t> protected_guards{0};
 };

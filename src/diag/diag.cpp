@@ -6,6 +6,7 @@
 // running program is a snapshot, not a consistent cut.
 #include "diag/diag.hpp"
 
+#include <cxxabi.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <cxxabi.h>
 #include <exception>
 #include <typeinfo>
 
@@ -31,9 +31,7 @@ class writer {
   explicit writer(int fd) noexcept : fd_(fd) {}
   explicit writer(std::FILE* f) noexcept : f_(f) {}
   ~writer() { flush(); }
-  writer& str(const char* s) noexcept {
-    return put(s, std::strlen(s));
-  }
+  writer& str(const char* s) noexcept { return put(s, std::strlen(s)); }
   writer& put(const char* s, std::size_t n) noexcept {
     while (n) {
       if (n_ == sizeof(buf_)) flush();
@@ -125,7 +123,11 @@ void write_goroutine(writer& out, goroutine* g, bool running_override) noexcept 
   out.str("]:\n");
   const char* bf = g->blocked_file.load(std::memory_order_relaxed);
   if (!running_override && st == g_state::waiting && bf)
-    out.str("\tblocked at ").str(bf).str(":").num(g->blocked_line.load(std::memory_order_relaxed)).str("\n");
+    out.str("\tblocked at ")
+        .str(bf)
+        .str(":")
+        .num(g->blocked_line.load(std::memory_order_relaxed))
+        .str("\n");
   const char* cf = g->created_file.load(std::memory_order_relaxed);
   std::uint64_t parent = g->parent_id.load(std::memory_order_relaxed);
   out.str("\tcreated by ");
@@ -291,7 +293,9 @@ int leak_report() noexcept {
   if (!blocked) return 0;
   std::fflush(nullptr);
   writer out(2);
-  out.str("goroutine leak: ").num(blocked).str(blocked == 1 ? " goroutine" : " goroutines")
+  out.str("goroutine leak: ")
+      .num(blocked)
+      .str(blocked == 1 ? " goroutine" : " goroutines")
       .str(" still blocked when run returned\n");
   write_all(out, nullptr, true);
   out.flush();

@@ -13,6 +13,7 @@
 //    worker. Lock order: idle_lock, then global queue lock.
 #include "sched/sched.hpp"
 
+#include <cxxabi.h>
 #include <dirent.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -24,7 +25,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <cxxabi.h>
 #include <mutex>
 #include <new>
 #include <stdexcept>
@@ -238,7 +238,7 @@ struct worker {
   locked_queue inbox;  // forced migration only: goroutines others want to run here
   alignas(64) std::atomic<std::uint32_t> park_word{0};
   std::atomic<bool> spinning{false};
-  bool idle = false;           // in the idle list; guarded by idle_lock
+  bool idle = false;            // in the idle list; guarded by idle_lock
   worker* idle_next = nullptr;  // guarded by idle_lock
   std::atomic<std::uint64_t> schedtick{0};
   std::atomic<std::int64_t> live_delta{0};
@@ -1194,7 +1194,7 @@ void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
     g->closure = g->inline_buf;
   } else {
     try {
-      g->closure = ::operator new(size, std::align_val_t{align < 16 ? 16 : align});
+      g->closure = ::operator new (size, std::align_val_t{align < 16 ? 16 : align});
     } catch (...) {
       free_goroutine_record(ts()->w, g);
       throw;
@@ -1263,17 +1263,17 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
     parker* waiter;
     std::atomic<bool>* done;
   };
-  static constexpr closure_ops ops{
-      [](void* p) {
-        auto* c = static_cast<main_closure*>(p);
-        c->fn(c->arg);
-        // Disarm the detector before waking run()'s caller: exiting goroutines are not a
-        // deadlock, and run() is over for the program's purposes.
-        S().run_active.store(false, std::memory_order_release);
-        c->done->store(true, std::memory_order_release);
-        unpark(c->waiter);
-      },
-      [](void*) noexcept {}};
+  static constexpr closure_ops ops{[](void* p) {
+                                     auto* c = static_cast<main_closure*>(p);
+                                     c->fn(c->arg);
+                                     // Disarm the detector before waking run()'s caller: exiting
+                                     // goroutines are not a deadlock, and run() is over for the
+                                     // program's purposes.
+                                     S().run_active.store(false, std::memory_order_release);
+                                     c->done->store(true, std::memory_order_release);
+                                     unpark(c->waiter);
+                                   },
+                                   [](void*) noexcept {}};
   std::atomic<bool> done{false};
   parker* self = current_parker();
   goroutine* g = nullptr;
@@ -1313,7 +1313,8 @@ std::size_t num_goroutine() noexcept {
 }
 
 void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
-  std::int64_t until = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  std::int64_t until =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
   if (!detail::current_g()) {
     std::this_thread::sleep_until(t);
     return;

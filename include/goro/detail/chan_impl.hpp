@@ -43,8 +43,7 @@ class chan_base {
     return empty && !closed_.load(std::memory_order_relaxed);
   }
   bool send_not_ready_relaxed() const noexcept {
-    bool full = cap_ == 0 ? recvq_.empty_relaxed()
-                          : count_.load(std::memory_order_relaxed) == cap_;
+    bool full = cap_ == 0 ? recvq_.empty_relaxed() : count_.load(std::memory_order_relaxed) == cap_;
     return full && !closed_.load(std::memory_order_relaxed);
   }
 
@@ -77,14 +76,14 @@ class chan_impl final : public chan_base {
   explicit chan_impl(std::size_t cap)
       : chan_base(cap),
         buf_(kEmpty || cap == 0 ? nullptr
-                                : static_cast<T*>(::operator new(sizeof(T) * cap,
-                                                                 std::align_val_t{alignof(T)}))) {}
+                                : static_cast<T*>(::operator new (sizeof(T) * cap,
+                                                                  std::align_val_t{alignof(T)}))) {}
   ~chan_impl() override {
     for (std::size_t n = count_.load(std::memory_order_relaxed), i = recvx_; n > 0; n--) {
       slot(i)->~T();
       if (++i == cap_) i = 0;
     }
-    if (buf_) ::operator delete(buf_, std::align_val_t{alignof(T)});
+    if (buf_) ::operator delete (buf_, std::align_val_t{alignof(T)});
   }
 
   op_result send_locked(void* v, waiter** wake) override {

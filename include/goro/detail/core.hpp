@@ -37,8 +37,8 @@ struct goroutine;
 
 // The thing a blocked caller waits on: a goroutine or a plain thread.
 struct parker {
-  goroutine* g = nullptr;                 // null: a plain thread, woken through `word`
-  std::atomic<std::uint32_t> word{0};     // thread parkers: 1 once unparked (futex word)
+  goroutine* g = nullptr;              // null: a plain thread, woken through `word`
+  std::atomic<std::uint32_t> word{0};  // thread parkers: 1 once unparked (futex word)
 };
 
 // The calling goroutine's parker, or the calling thread's.
@@ -59,12 +59,12 @@ void unpark(parker* p) noexcept;
 struct select_state;
 struct waiter {
   parker* who = nullptr;
-  void* elem = nullptr;            // send: the value to take; recv: raw storage to construct into
-  select_state* sel = nullptr;     // non-null when this waiter is one case of a select
+  void* elem = nullptr;         // send: the value to take; recv: raw storage to construct into
+  select_state* sel = nullptr;  // non-null when this waiter is one case of a select
   waiter* next = nullptr;
   waiter* prev = nullptr;
   std::uint32_t case_index = 0;
-  bool success = false;            // set by the waker: true = value transferred, false = closed
+  bool success = false;  // set by the waker: true = value transferred, false = closed
 };
 
 struct select_state {
