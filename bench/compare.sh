@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Times goro against the peers (Go, Boost.Fiber) on the ten SPEC.md workloads, runs the scale
+# curves, and regenerates docs/benchmarks.md and docs/bench/ratios.svg.
+#
+#   bench/compare.sh [BUILD_DIR] [WORKLOAD...]
+#
+#   BUILD_DIR   a configured or new build directory (default: the release preset, build/release)
+#   WORKLOAD    a subset of run.sh's rows (default: all)
+#   env         REPS=5 (runs per cell, median kept)  GORO_PEERS_DIR=../shared/peers
+#               SCALE=0 skips goro-scale; MICRO=1 also runs goro-micro at 1 and 2 workers
+#               OUT=docs/bench (where the raw files go)  MD=docs/benchmarks.md (the report)
+#
+# Takes about 8-10 minutes with REPS=5 on 2 cores. Run it on an otherwise idle machine: the
+# load average before and after goes into the report, so a noisy run is visible.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PEERS_DIR=$(cd "${GORO_PEERS_DIR:-$ROOT/../shared/peers}" && pwd)
+OUT=${OUT:-$ROOT/docs/bench}
+REPS=${REPS:-5}
+MD=${MD:-$ROOT/docs/benchmarks.md}
+
+# The first argument is a build directory when it names a directory or contains a slash.
+if [ $# -gt 0 ] && { [[ "$1" == */* ]] || [ -d "$1" ]; }; then
+  BUILD=$(mkdir -p "$1" && cd "$1" && pwd)
+  shift
+  if [ ! -e "$BUILD/CMakeCache.txt" ]; then
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g -DNDEBUG" -DGORO_PEERS_DIR="$PEERS_DIR" >/dev/null
+  fi
+  cmake --build "$BUILD" --target goro-bench goro-scale
+else
+  BUILD=$ROOT/build/release
+  (cd "$ROOT" && cmake --preset release -DGORO_PEERS_DIR="$PEERS_DIR" >/dev/null &&
+    cmake --build --preset release --target goro-bench goro-scale)
+fi
+"$PEERS_DIR/build.sh"
+
+mkdir -p "$OUT"
+RAW=$OUT/raw.txt
+{
+  echo "date: $(date -u '+%F %T UTC')"
+  echo "nproc: $(nproc)"
+  echo "kernel: $(uname -r)"
+  echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+  echo "mem: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+  echo "compiler: $(sed -n 's/^CMAKE_CXX_COMPILER:[^=]*=//p' "$BUILD/CMakeCache.txt") $(
+    sed -n 's/^CMAKE_BUILD_TYPE:[^=]*=//p' "$BUILD/CMakeCache.txt")"
+  echo "go: $(go version | cut -d' ' -f3)"
+  echo "goro: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+    git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+  echo "reps: $REPS"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$OUT/machine.txt"
+
+set +e
+PEER_goro="env -u GORO_MAXPROCS $BUILD/bench/goro-bench" \
+  PEER_goro1="env GORO_MAXPROCS=1 $BUILD/bench/goro-bench" \
+  PEERS="go go1 fiber fiber1 goro goro1" REPS=$REPS RAW=$RAW \
+  "$PEERS_DIR/run.sh" "$@" | tee "$OUT/table.txt"
+rc=${PIPESTATUS[0]}
+set -e
+echo "load after peers: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+
+if [ "${SCALE:-1}" != 0 ]; then
+  {
+    env -u GORO_MAXPROCS "$BUILD/bench/goro-scale"
+    echo
+    env GORO_MAXPROCS=1 "$BUILD/bench/goro-scale"
+  } | tee "$OUT/scale.txt" || rc=1
+  echo "load after scale: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
+fi
+
+if [ "${MICRO:-0}" != 0 ]; then
+  cmake --build "$BUILD" --target goro-micro
+  for p in 1 2; do
+    GORO_MAXPROCS=$p "$BUILD/bench/goro-micro" --benchmark_repetitions=3 \
+      --benchmark_report_aggregates_only=true
+  done | tee "$OUT/micro.txt"
+fi
+
+python3 "$ROOT/bench/report.py" --dir "$OUT" --out "$MD" \
+  --svg "$OUT/ratios.svg"
+echo "wrote $MD and $OUT/ratios.svg (raw lines: $RAW)"
+exit $rc

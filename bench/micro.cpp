@@ -1,0 +1,159 @@
+// goro-micro: Google Benchmark micro benchmarks of goro's primitives, one cost each.
+//
+// Every benchmark body runs inside a goroutine (goro::run), because most calls park or
+// switch goroutines and must not be timed on a plain thread. Consequences:
+//  - Times are wall-clock (UseRealTime): goroutine 1 may run on a worker thread other than the
+//    benchmark's thread, so the per-thread CPU time Google Benchmark would use is meaningless.
+//  - The worker count is GORO_MAXPROCS, default 1 here (not #cores): with one worker a yield or
+//    a wake is a pure user-space switch, which is what these rows are meant to isolate.
+//    Run with GORO_MAXPROCS=2 to see the cross-worker costs.
+#include <benchmark/benchmark.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <goro/goro.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace {
+
+goro::options g_opts;
+
+// Runs body(state) as goroutine 1 of a fresh goro::run.
+template <class Body>
+void in_goroutine(benchmark::State& state, Body body) {
+  goro::run([&] { body(state); }, g_opts);
+}
+
+// Context switch: two goroutines hand the worker back and forth with yield(). One iteration is
+// one yield of goroutine 1, i.e. two switches when both share one worker.
+void BM_yield_pair(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    std::atomic<bool> stop{false};
+    goro::wait_group wg;
+    wg.add(1);
+    goro::go([&] {
+      while (!stop.load(std::memory_order_relaxed)) goro::yield();
+      wg.done();
+    });
+    for (auto _ : st) goro::yield();
+    stop.store(true, std::memory_order_relaxed);
+    wg.wait();
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Uncontended buffered channel: send then recv on one goroutine; nobody ever waits.
+void BM_buffered_send_recv(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    auto ch = goro::make_chan<std::int64_t>(1);
+    std::int64_t i = 0;
+    for (auto _ : st) {
+      ch.send(i++);
+      benchmark::DoNotOptimize(ch.recv());
+    }
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Non-blocking failures, the cost of a "would block" answer.
+void BM_try_send_full(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    auto ch = goro::make_chan<std::int64_t>(1);
+    ch.send(0);
+    const std::int64_t v = 1;
+    for (auto _ : st) benchmark::DoNotOptimize(ch.try_send(v));
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_try_recv_empty(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    auto ch = goro::make_chan<std::int64_t>(1);
+    std::int64_t v = 0;
+    for (auto _ : st) benchmark::DoNotOptimize(ch.try_recv(v));
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+// select over K channels that are never ready, with default: a full poll pass every time.
+template <std::size_t... I>
+std::size_t poll_select(std::array<goro::chan<std::int64_t>, sizeof...(I)>& chans,
+                        std::index_sequence<I...>) {
+  return goro::select(goro::on_recv(chans[I], [](std::optional<std::int64_t>) {})...,
+                      goro::on_default([] {}));
+}
+
+template <std::size_t K>
+void BM_select_default(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    std::array<goro::chan<std::int64_t>, K> chans;
+    for (auto& c : chans) c = goro::make_chan<std::int64_t>(1);
+    for (auto _ : st) benchmark::DoNotOptimize(poll_select(chans, std::make_index_sequence<K>{}));
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Spawn and join one goroutine at a time: stack from the pool, first run, exit, wake of the
+// waiter.
+void BM_spawn_join(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    for (auto _ : st) {
+      goro::wait_group wg;
+      wg.add(1);
+      goro::go([&wg] { wg.done(); });
+      wg.wait();
+    }
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+// Wake of a parked goroutine: unbuffered ping-pong, one iteration is one round trip (two
+// parks and two wakes).
+void BM_unbuffered_pingpong(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    auto ping = goro::make_chan<std::int64_t>();
+    auto pong = goro::make_chan<std::int64_t>();
+    goro::wait_group wg;
+    wg.add(1);
+    goro::go([&] {
+      while (auto v = ping.recv()) pong.send(*v);
+      wg.done();
+    });
+    std::int64_t i = 0;
+    for (auto _ : st) {
+      ping.send(i++);
+      benchmark::DoNotOptimize(pong.recv());
+    }
+    ping.close();
+    wg.wait();
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK(BM_yield_pair)->UseRealTime();
+BENCHMARK(BM_buffered_send_recv)->UseRealTime();
+BENCHMARK(BM_try_send_full)->UseRealTime();
+BENCHMARK(BM_try_recv_empty)->UseRealTime();
+BENCHMARK(BM_select_default<2>)->Name("BM_select_default/2")->UseRealTime();
+BENCHMARK(BM_select_default<8>)->Name("BM_select_default/8")->UseRealTime();
+BENCHMARK(BM_spawn_join)->UseRealTime();
+BENCHMARK(BM_unbuffered_pingpong)->UseRealTime();
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  g_opts.max_procs = 1;
+  if (const char* s = std::getenv("GORO_MAXPROCS")) {
+    if (int p = std::atoi(s); p > 0) g_opts.max_procs = static_cast<unsigned>(p);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("goro_maxprocs", std::to_string(g_opts.max_procs));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

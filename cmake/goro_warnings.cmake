@@ -1,0 +1,22 @@
+# goro_warnings: the warning set for goro's own targets (library, tests, examples, bench).
+#
+# An INTERFACE target so each subdirectory opts in with
+#   target_link_libraries(<tgt> PRIVATE goro::warnings)
+# It is never exported: users of an installed goro get no warning flags from us.
+#
+# The flags apply to C++ only. The context-switch sources (src/**/*.S) go through the C
+# preprocessor, where -Wpedantic complains about assembler syntax it does not understand.
+
+option(GORO_WERROR "Build goro's own targets with -Wall -Wextra -Wpedantic -Werror" OFF)
+
+add_library(goro_warnings INTERFACE)
+add_library(goro::warnings ALIAS goro_warnings)
+
+if(GORO_WERROR)
+  if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+    target_compile_options(goro_warnings INTERFACE
+      $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Werror>)
+  elseif(MSVC)
+    target_compile_options(goro_warnings INTERFACE $<$<COMPILE_LANGUAGE:CXX>:/W4 /WX>)
+  endif()
+endif()

@@ -1,0 +1,29 @@
+# shellcheck shell=bash
+# Sourced by scripts/demo.sh, scripts/test.sh and .ci/run: installs the Debian packages goro's
+# build, tests and CI need, asking apt only for those missing (a warm machine makes no network call).
+
+goro_deps=(
+  build-essential g++ cmake ninja-build pkg-config python3
+  libgtest-dev libgmock-dev      # tests (GoogleTest 1.12, find_package(GTest))
+  libbenchmark-dev               # bench/ (Google Benchmark 1.7)
+  clang-format-14                # formatting check in .ci/run
+)
+
+goro_install_deps() {
+  local missing=() pkg
+  for pkg in "${goro_deps[@]}"; do
+    if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  if ((${#missing[@]} == 0)); then
+    echo "deps: all ${#goro_deps[@]} packages present"
+    return 0
+  fi
+  echo "deps: installing ${missing[*]}"
+  local sudo=()
+  ((EUID == 0)) || sudo=(sudo)
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+}

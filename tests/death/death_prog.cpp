@@ -1,0 +1,225 @@
+// death_prog <scenario>: runs one program that goro must end with a diagnostic (deadlock,
+// panic, stack overflow, SIGQUIT dump, leak report). tests/death/death_test.cpp runs it as a
+// subprocess and compares stderr and the exit status.
+//
+// Lines the expected dumps refer to carry a "@mark(name)" comment; the test finds their
+// numbers by reading this file, so editing it never silently breaks an expectation. Keep each
+// marked call on one line: compilers disagree on which line of a multi-line call
+// std::source_location reports.
+#include <stdio.h>
+
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <goro/goro.hpp>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+namespace {
+
+// True when goro::dump() shows goroutine `id` parked for `reason` (Go's words). Scenarios whose
+// dump shows more than one goroutine use this to reach a deterministic state before dying: a
+// goroutine seen blocked here stays blocked, since nothing in the scenario will wake it.
+bool dump_shows(std::uint64_t id, const std::string& reason) {
+  char* buf = nullptr;
+  std::size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  if (!f) std::abort();
+  goro::dump(f);
+  std::fclose(f);
+  const std::string text(buf, len);
+  std::free(buf);
+  return text.find("goroutine " + std::to_string(id) + " [" + reason + "]:") != std::string::npos;
+}
+
+void wait_until_blocked(std::uint64_t id, const std::string& reason) {
+  while (!dump_shows(id, reason)) goro::yield();
+}
+
+// ---- deadlocks: one per wait reason -------------------------------------------------------
+
+void deadlock_chan_send() {
+  auto ch = goro::make_chan<int>();
+  ch.send(1);  // @mark(chan_send)
+}
+
+void deadlock_chan_recv() {
+  auto ch = goro::make_chan<int>(4);
+  ch.recv();  // @mark(chan_recv)
+}
+
+void deadlock_select() {
+  auto a = goro::make_chan<int>();
+  auto b = goro::make_chan<int>();
+  goro::select(goro::on_recv(a, [] {}), goro::on_send(b, 1));  // @mark(select)
+}
+
+void deadlock_select_no_cases() {
+  goro::select();  // @mark(select_no_cases)
+}
+
+void deadlock_nil_send() {
+  goro::chan<int> nil;
+  nil.send(1);  // @mark(nil_send)
+}
+
+void deadlock_nil_recv() {
+  goro::chan<int> nil;
+  nil.recv();  // @mark(nil_recv)
+}
+
+void deadlock_semacquire() {
+  goro::wait_group wg;
+  wg.add(1);
+  wg.wait();  // @mark(semacquire)
+}
+
+void deadlock_mutex() {
+  goro::mutex m;
+  m.lock();
+  m.lock();  // @mark(mutex)
+}
+
+// Several goroutines, each blocked differently; the dump lists them all.
+void deadlock_many() {
+  auto a = goro::make_chan<int>();
+  auto b = goro::make_chan<int>();
+  goro::go([b] { b.send(1); });  // @mark(many_go_send)
+  goro::go([a] { a.recv(); });   // @mark(many_go_recv)
+  goro::wait_group wg;
+  wg.add(1);
+  wg.wait();  // @mark(many_wait)
+}
+
+// A goroutine spawned by a goroutine spawned by main: "created by goroutine 2".
+void deadlock_nested() {
+  goro::go([] { goro::go([] { goro::select(); }); });  // @mark(nested_go)
+  auto never = goro::make_chan<goro::signal>();
+  never.recv();  // @mark(nested_recv)
+}
+
+// ---- panics ----------------------------------------------------------------------------------
+
+void panic_main() { throw std::runtime_error("main boom"); }
+
+// An exception escaping a spawned goroutine while main is parked.
+void throw_boom_once_main_waits() {
+  wait_until_blocked(1, "semacquire");
+  throw std::runtime_error("boom");
+}
+
+void panic_goroutine() {
+  goro::wait_group wg;
+  wg.add(1);
+  goro::go([] { throw_boom_once_main_waits(); });  // @mark(panic_go)
+  wg.wait();                                       // @mark(panic_wait)
+}
+
+void panic_int() { throw 42; }
+
+void panic_send_closed() {
+  auto ch = goro::make_chan<int>(1);
+  ch.close();
+  ch.send(1);
+}
+
+void panic_close_closed() {
+  auto ch = goro::make_chan<int>();
+  ch.close();
+  ch.close();
+}
+
+void panic_close_nil() {
+  goro::chan<int> nil;
+  nil.close();
+}
+
+void panic_negative_wait_group() {
+  goro::wait_group wg;
+  wg.done();
+}
+
+// ---- fatal errors ------------------------------------------------------------------------------
+
+volatile bool keep_recursing = true;  // volatile: the recursion must look like it can end
+
+int recurse(int depth) {
+  volatile char frame[512];
+  frame[0] = static_cast<char>(depth);
+  if (!keep_recursing) return frame[0];
+  return recurse(depth + 1) + frame[0];  // not a tail call: every level keeps its frame
+}
+
+void overflow_once_main_waits() {
+  wait_until_blocked(1, "semacquire");
+  recurse(0);
+}
+
+void stack_overflow() {
+  goro::wait_group wg;
+  wg.add(1);
+  goro::go([] { overflow_once_main_waits(); });  // @mark(overflow_go)
+  wg.wait();                                     // @mark(overflow_wait)
+}
+
+// SIGQUIT from a plain thread while goroutines are blocked: the runtime dumps every goroutine
+// and exits with status 2, like Go.
+void sigquit() {
+  auto ch = goro::make_chan<int>();
+  goro::go([ch] { ch.recv(); });  // @mark(sigquit_go)
+  std::thread([] {
+    wait_until_blocked(1, "semacquire");
+    wait_until_blocked(2, "chan receive");
+    std::raise(SIGQUIT);
+  }).detach();
+  goro::wait_group wg;
+  wg.add(1);
+  wg.wait();  // @mark(sigquit_wait)
+}
+
+// With GORO_LEAKCHECK=1: run returns while a goroutine is still blocked.
+void leak() {
+  auto ch = goro::make_chan<int>();
+  goro::go([ch] { ch.recv(); });  // @mark(leak_go)
+  wait_until_blocked(2, "chan receive");
+}
+
+const std::map<std::string, void (*)()> scenarios = {
+    {"deadlock_chan_send", deadlock_chan_send},
+    {"deadlock_chan_recv", deadlock_chan_recv},
+    {"deadlock_select", deadlock_select},
+    {"deadlock_select_no_cases", deadlock_select_no_cases},
+    {"deadlock_nil_send", deadlock_nil_send},
+    {"deadlock_nil_recv", deadlock_nil_recv},
+    {"deadlock_semacquire", deadlock_semacquire},
+    {"deadlock_mutex", deadlock_mutex},
+    {"deadlock_many", deadlock_many},
+    {"deadlock_nested", deadlock_nested},
+    {"panic_main", panic_main},
+    {"panic_goroutine", panic_goroutine},
+    {"panic_int", panic_int},
+    {"panic_send_closed", panic_send_closed},
+    {"panic_close_closed", panic_close_closed},
+    {"panic_close_nil", panic_close_nil},
+    {"panic_negative_wait_group", panic_negative_wait_group},
+    {"stack_overflow", stack_overflow},
+    {"sigquit", sigquit},
+    {"leak", leak},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2 || !scenarios.count(argv[1])) {
+    std::fprintf(stderr, "usage: death_prog <scenario>\n");
+    return 64;
+  }
+  const auto scenario = scenarios.at(argv[1]);
+  goro::run(scenario);  // @mark(run)
+  // Only the leak scenario gets here (and only if the runtime lets it).
+  std::fprintf(stderr, "run returned\n");
+  return 0;
+}

@@ -1,0 +1,297 @@
+// Programs goro must end: each scenario of death_prog runs as a subprocess; the test compares
+// its whole stderr (first line, blank line, every dump line) and checks exit status 2.
+//
+// Expected texts use placeholders: {F} is death_prog.cpp's path as the runtime prints it
+// (relative to the repository root), {name} is the line number of the "@mark(name)" comment
+// in death_prog.cpp.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "test_util.hpp"
+
+extern char** environ;
+
+namespace {
+
+struct outcome {
+  int exit_status = -1;  // -1: killed by a signal or timed out
+  int signal = 0;
+  bool timed_out = false;
+  std::string stderr_text;
+};
+
+// Runs death_prog <scenario> with extra environment entries; bounded by `limit`.
+outcome run_scenario(const std::string& scenario, const std::vector<std::string>& extra_env = {},
+                     std::chrono::seconds limit = std::chrono::seconds(60)) {
+  char path[] = "/tmp/goro_death_XXXXXX";
+  const int err_fd = mkstemp(path);
+  EXPECT_GE(err_fd, 0);
+  unlink(path);
+
+  // The inherited environment (GORO_MAXPROCS etc. of this ctest variant), with `extra_env`
+  // replacing entries of the same name.
+  auto name_of = [](const std::string& entry) { return entry.substr(0, entry.find('=')); };
+  std::vector<std::string> env_strings = extra_env;
+  for (char** e = environ; *e; ++e) {
+    const std::string entry = *e;
+    bool overridden = false;
+    for (const auto& x : extra_env) overridden = overridden || name_of(x) == name_of(entry);
+    if (!overridden) env_strings.push_back(entry);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  std::string prog = GORO_DEATH_PROG;
+  std::string arg = scenario;
+  char* argv[] = {prog.data(), arg.data(), nullptr};
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, prog.c_str(), &actions, nullptr, argv, envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(rc, 0) << "cannot start " << prog;
+
+  outcome out;
+  if (rc == 0) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    int status = 0;
+    for (;;) {
+      const pid_t done = waitpid(pid, &status, WNOHANG);
+      if (done == pid) break;
+      if (std::chrono::steady_clock::now() > deadline) {
+        out.timed_out = true;
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a child, not ordering
+    }
+    if (!out.timed_out && WIFEXITED(status)) out.exit_status = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) out.signal = WTERMSIG(status);
+  }
+  lseek(err_fd, 0, SEEK_SET);
+  char buf[4096];
+  for (ssize_t n; (n = read(err_fd, buf, sizeof buf)) > 0;) out.stderr_text.append(buf, n);
+  close(err_fd);
+  return out;
+}
+
+// "@mark(name)" -> line number, read from death_prog.cpp.
+const std::map<std::string, int>& marks() {
+  static const std::map<std::string, int> table = [] {
+    std::map<std::string, int> t;
+    std::ifstream in(GORO_DEATH_SOURCE);
+    EXPECT_TRUE(in.good()) << "cannot read " << GORO_DEATH_SOURCE;
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+      for (auto at = line.find("@mark("); at != std::string::npos;
+           at = line.find("@mark(", at + 1)) {
+        const auto start = at + 6;
+        t[line.substr(start, line.find(')', start) - start)] = number;
+      }
+    }
+    return t;
+  }();
+  return table;
+}
+
+std::string expand(const std::string& pattern) {
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size();) {
+    if (pattern[i] != '{') {
+      out += pattern[i++];
+      continue;
+    }
+    const auto close = pattern.find('}', i);
+    const std::string key = pattern.substr(i + 1, close - i - 1);
+    if (key == "F") {
+      out += GORO_DEATH_SOURCE_REL;
+    } else {
+      const auto it = marks().find(key);
+      EXPECT_NE(it, marks().end()) << "no @mark(" << key << ") in death_prog.cpp";
+      out += it == marks().end() ? "?" : std::to_string(it->second);
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+void expect_death(const std::string& scenario, const std::string& expected_pattern,
+                  const std::vector<std::string>& extra_env = {}) {
+  SCOPED_TRACE("death_prog " + scenario);
+  const outcome out = run_scenario(scenario, extra_env);
+  ASSERT_FALSE(out.timed_out) << "did not end; stderr so far:\n" << out.stderr_text;
+  EXPECT_EQ(out.signal, 0) << "killed by signal " << out.signal << "; stderr:\n" << out.stderr_text;
+  EXPECT_EQ(out.exit_status, 2) << "stderr:\n" << out.stderr_text;
+  const auto expected = lines_of(expand(expected_pattern));
+  const auto actual = lines_of(out.stderr_text);
+  ASSERT_FALSE(actual.empty()) << "nothing on stderr";
+  EXPECT_EQ(actual.front(), expected.front()) << "first line";
+  EXPECT_EQ(actual, expected) << "whole stderr:\n" << out.stderr_text;
+}
+
+const char* const deadlock_header = "fatal error: all goroutines are asleep - deadlock!\n\n";
+
+// A deadlock of run's main goroutine alone, blocked at @mark(mark) for `reason`.
+std::string lone_main_deadlock(const std::string& reason, const std::string& mark) {
+  return std::string(deadlock_header) + "goroutine 1 [" + reason + "]:\n\tblocked at {F}:{" + mark +
+         "}\n\tcreated by goro::run at {F}:{run}\n";
+}
+
+// A panic in run's main goroutine, with no other goroutine.
+std::string lone_main_panic(const std::string& text) {
+  return "panic: " + text + "\n\ngoroutine 1 [running]:\n\tcreated by goro::run at {F}:{run}\n";
+}
+
+TEST(deadlock, ChanSend) {
+  expect_death("deadlock_chan_send", lone_main_deadlock("chan send", "chan_send"));
+}
+TEST(deadlock, ChanReceive) {
+  expect_death("deadlock_chan_recv", lone_main_deadlock("chan receive", "chan_recv"));
+}
+TEST(deadlock, Select) { expect_death("deadlock_select", lone_main_deadlock("select", "select")); }
+TEST(deadlock, SelectNoCases) {
+  expect_death("deadlock_select_no_cases",
+               lone_main_deadlock("select (no cases)", "select_no_cases"));
+}
+TEST(deadlock, NilChanSend) {
+  expect_death("deadlock_nil_send", lone_main_deadlock("chan send (nil chan)", "nil_send"));
+}
+TEST(deadlock, NilChanReceive) {
+  expect_death("deadlock_nil_recv", lone_main_deadlock("chan receive (nil chan)", "nil_recv"));
+}
+TEST(deadlock, WaitGroup) {
+  expect_death("deadlock_semacquire", lone_main_deadlock("semacquire", "semacquire"));
+}
+TEST(deadlock, Mutex) {
+  expect_death("deadlock_mutex", lone_main_deadlock("sync.Mutex.Lock", "mutex"));
+}
+
+TEST(deadlock, SeveralGoroutinesAllListed) {
+  expect_death("deadlock_many", std::string(deadlock_header) +
+                                    "goroutine 1 [semacquire]:\n"
+                                    "\tblocked at {F}:{many_wait}\n"
+                                    "\tcreated by goro::run at {F}:{run}\n"
+                                    "\n"
+                                    "goroutine 2 [chan send]:\n"
+                                    "\tblocked at {F}:{many_go_send}\n"
+                                    "\tcreated by goroutine 1 at {F}:{many_go_send}\n"
+                                    "\n"
+                                    "goroutine 3 [chan receive]:\n"
+                                    "\tblocked at {F}:{many_go_recv}\n"
+                                    "\tcreated by goroutine 1 at {F}:{many_go_recv}\n");
+}
+
+TEST(deadlock, CreatorIsTheSpawningGoroutine) {
+  expect_death("deadlock_nested", std::string(deadlock_header) +
+                                      "goroutine 1 [chan receive]:\n"
+                                      "\tblocked at {F}:{nested_recv}\n"
+                                      "\tcreated by goro::run at {F}:{run}\n"
+                                      "\n"
+                                      "goroutine 3 [select (no cases)]:\n"
+                                      "\tblocked at {F}:{nested_go}\n"
+                                      "\tcreated by goroutine 2 at {F}:{nested_go}\n");
+}
+
+TEST(panic, InMainGoroutine) { expect_death("panic_main", lone_main_panic("main boom")); }
+
+TEST(panic, EscapingSpawnedGoroutine) {
+  expect_death("panic_goroutine",
+               "panic: boom\n"
+               "\n"
+               "goroutine 2 [running]:\n"
+               "\tcreated by goroutine 1 at {F}:{panic_go}\n"
+               "\n"
+               "goroutine 1 [semacquire]:\n"
+               "\tblocked at {F}:{panic_wait}\n"
+               "\tcreated by goro::run at {F}:{run}\n");
+}
+
+TEST(panic, NonStdException) {
+  expect_death("panic_int", lone_main_panic("unknown exception of type int"));
+}
+TEST(panic, SendOnClosedChannel) {
+  expect_death("panic_send_closed", lone_main_panic("send on closed channel"));
+}
+TEST(panic, CloseOfClosedChannel) {
+  expect_death("panic_close_closed", lone_main_panic("close of closed channel"));
+}
+TEST(panic, CloseOfNilChannel) {
+  expect_death("panic_close_nil", lone_main_panic("close of nil channel"));
+}
+TEST(panic, NegativeWaitGroupCounter) {
+  expect_death("panic_negative_wait_group", lone_main_panic("sync: negative WaitGroup counter"));
+}
+
+TEST(fatal, StackOverflow) {
+  expect_death("stack_overflow",
+               "fatal error: stack overflow\n"
+               "\n"
+               "goroutine 2 [running]:\n"
+               "\tcreated by goroutine 1 at {F}:{overflow_go}\n"
+               "\n"
+               "goroutine 1 [semacquire]:\n"
+               "\tblocked at {F}:{overflow_wait}\n"
+               "\tcreated by goro::run at {F}:{run}\n");
+}
+
+TEST(fatal, SigquitDumpsAndExits) {
+  expect_death("sigquit",
+               "SIGQUIT: quit\n"
+               "\n"
+               "goroutine 1 [semacquire]:\n"
+               "\tblocked at {F}:{sigquit_wait}\n"
+               "\tcreated by goro::run at {F}:{run}\n"
+               "\n"
+               "goroutine 2 [chan receive]:\n"
+               "\tblocked at {F}:{sigquit_go}\n"
+               "\tcreated by goroutine 1 at {F}:{sigquit_go}\n");
+}
+
+TEST(leakcheck, BlockedGoroutineWhenRunReturns) {
+  expect_death("leak",
+               "goroutine leak: 1 goroutines still blocked when run returned\n"
+               "\n"
+               "goroutine 2 [chan receive]:\n"
+               "\tblocked at {F}:{leak_go}\n"
+               "\tcreated by goroutine 1 at {F}:{leak_go}\n",
+               {"GORO_LEAKCHECK=1"});
+}
+
+// Without GORO_LEAKCHECK the same program is fine: run returns and the process exits 0.
+TEST(leakcheck, OffByDefault) {
+  const outcome out = run_scenario("leak", {"GORO_LEAKCHECK=0"});
+  EXPECT_EQ(out.exit_status, 0) << out.stderr_text;
+  EXPECT_EQ(out.stderr_text, "run returned\n");
+}
+
+TEST(death_prog, UnknownScenarioIsUsageError) {
+  const outcome out = run_scenario("no_such_scenario");
+  EXPECT_EQ(out.exit_status, 64);
+}
+
+}  // namespace

@@ -1,0 +1,89 @@
+// test_util.hpp: what every goro runtime test shares.
+//
+// - goro_test::runtime_test: a gtest fixture whose TearDown checks that the test left no
+//   goroutine and no goroutine stack behind.
+// - sanitizer detection and count scaling, so one test source serves release, ASan and TSan.
+// - configured_max_procs(): the worker count this ctest variant asked for.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sched.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdlib>
+#include <goro/goro.hpp>
+#include <thread>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define GORO_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GORO_TEST_ASAN 1
+#endif
+#endif
+
+#if defined(__SANITIZE_THREAD__)
+#define GORO_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define GORO_TEST_TSAN 1
+#endif
+#endif
+
+namespace goro_test {
+
+#if defined(GORO_TEST_ASAN)
+inline constexpr bool asan = true;
+#else
+inline constexpr bool asan = false;
+#endif
+#if defined(GORO_TEST_TSAN)
+inline constexpr bool tsan = true;
+#else
+inline constexpr bool tsan = false;
+#endif
+inline constexpr bool sanitized = asan || tsan;
+
+// `release` in an uninstrumented build, `tsan` under TSan (which makes every goroutine a TSan
+// fiber and every atomic a library call), `asan` under ASan+UBSan.
+constexpr std::size_t scaled(std::size_t release, std::size_t asan_count, std::size_t tsan_count) {
+  return tsan ? tsan_count : asan ? asan_count : release;
+}
+
+// The worker count requested through GORO_MAXPROCS, or 0 when unset. Tests use it only to
+// decide which orderings they may assert (a strict turn order needs exactly one worker).
+inline unsigned configured_max_procs() {
+  const char* v = std::getenv("GORO_MAXPROCS");
+  return v ? static_cast<unsigned>(std::strtoul(v, nullptr, 10)) : 0;
+}
+
+// Waits until every goroutine has finished and returned its stack, or `limit` passes.
+// A goroutine that called wg.done() may still be on its way out when run() returns, so the
+// count is polled rather than read once; the poll yields instead of sleeping a fixed time.
+inline bool wait_until_quiescent(std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  for (unsigned spins = 0;; ++spins) {
+    if (goro::num_goroutine() == 0 && goro::debug::live_stacks() == 0) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    if (spins < 10000) {
+      sched_yield();
+    } else {
+      // Slow exits (sanitizers, an oversubscribed CI machine): stop burning the core the
+      // exiting goroutines need.
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+  }
+}
+
+// Fixture for tests that run goroutines: afterwards nothing may be left alive.
+class runtime_test : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    wait_until_quiescent();
+    EXPECT_EQ(goro::num_goroutine(), 0u) << "goroutines leaked by this test";
+    EXPECT_EQ(goro::debug::live_stacks(), 0u) << "goroutine stacks leaked by this test";
+  }
+};
+
+}  // namespace goro_test
