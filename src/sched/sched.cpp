@@ -248,6 +248,8 @@ struct worker {
   // Scheduler context and the request a goroutine leaves for it when switching away.
   void* g0_sp = nullptr;
   goroutine* cur = nullptr;
+  goroutine* prev = nullptr;  // the goroutine that last switched away, for finish_previous()
+  unsigned runnext_streak = 0;
   post_action action = post_action::none;
   void (*unlock_fn)(void*) = nullptr;
   void* unlock_arg = nullptr;
@@ -333,7 +335,20 @@ std::uint64_t xorshift(std::uint64_t& s) noexcept {
   return s;
 }
 
-eh_state* eh_globals() noexcept { return reinterpret_cast<eh_state*>(abi::__cxa_get_globals()); }
+// errno and the exception globals live in thread-local storage, and their accessors are
+// declared `const`, so a compiler may compute their address once per function, even across a
+// context switch after which the goroutine runs on another thread. These wrappers are opaque
+// to the optimizer; use them, never `errno` or __cxa_get_globals() directly, around switches.
+__attribute__((noinline)) eh_state* eh_globals() noexcept {
+  auto* p = reinterpret_cast<eh_state*>(abi::__cxa_get_globals());
+  asm volatile("" : "+r"(p));
+  return p;
+}
+__attribute__((noinline)) int* errno_ptr() noexcept {
+  int* p = &errno;
+  asm volatile("" : "+r"(p));
+  return p;
+}
 
 }  // namespace
 
@@ -620,9 +635,9 @@ stack acquire_stack(worker* w) {
 
 [[noreturn]] void goroutine_main(void* arg);
 
-// On g0: runs g until it switches back, then carries out what it asked for.
-void execute(worker* w, goroutine* g) {
-  thread_state* t = ts();
+// Makes g the goroutine running on w; called just before switching to it (from g0, or from
+// the goroutine that hands over to it directly).
+void prepare_run(worker* w, goroutine* g) {
   if (!g->stk) {
     g->stk = acquire_stack(w);
     g->sp = ctx_make(g->stk.top(), goroutine_main, g);
@@ -633,31 +648,21 @@ void execute(worker* w, goroutine* g) {
 #endif
   }
   w->cur = g;
-  t->g = g;
+  ts()->g = g;
   g->last_worker = static_cast<int>(w->id);
   g->state.store(g_state::running, std::memory_order_relaxed);
   w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
-  errno = g->saved_errno;
-  eh_state* eh = eh_globals();
-  *eh = g->eh;
-#ifdef GORO_ASAN
-  __sanitizer_start_switch_fiber(&w->asan_g0_fake, g->stk.lo, g->stk.size);
-#endif
-#ifdef GORO_TSAN
-  __tsan_switch_to_fiber(g->tsan_fiber, 0);
-#endif
-  goro_ctx_switch(&w->g0_sp, g->sp);
-#ifdef GORO_ASAN
-  __sanitizer_finish_switch_fiber(w->asan_g0_fake, nullptr, nullptr);
-#endif
-  g->saved_errno = errno;
-  g->eh = *eh;
-  *eh = eh_state{};
-  t->g = nullptr;
-  w->cur = nullptr;
-
-  switch (w->action) {
+// Runs on whatever got control after a goroutine switched away (g0 or the next goroutine, on
+// another stack): carries out what that goroutine asked for. Its context is saved by now, so
+// this is where a parked goroutine's lock is released.
+void finish_previous(worker* w) {
+  post_action a = w->action;
+  if (a == post_action::none) return;
+  w->action = post_action::none;
+  goroutine* g = w->prev;
+  switch (a) {
     case post_action::park:
       g->state.store(g_state::waiting, std::memory_order_relaxed);
       if (g->counted_blocked)
@@ -694,41 +699,110 @@ void execute(worker* w, goroutine* g) {
     case post_action::none:
       break;
   }
-  w->action = post_action::none;
 }
 
-// In a goroutine: switches to its worker's g0 with `a` as the request. Returns when the
-// goroutine is resumed, possibly on another worker.
+// On g0: runs g until control comes back to g0, then finishes what the last goroutine asked.
+void execute(worker* w, goroutine* g) {
+  prepare_run(w, g);
+#ifdef GORO_ASAN
+  __sanitizer_start_switch_fiber(&w->asan_g0_fake, g->stk.lo, g->stk.size);
+#endif
+#ifdef GORO_TSAN
+  __tsan_switch_to_fiber(g->tsan_fiber, 0);
+#endif
+  goro_ctx_switch(&w->g0_sp, g->sp);
+#ifdef GORO_ASAN
+  __sanitizer_finish_switch_fiber(w->asan_g0_fake, nullptr, nullptr);
+#endif
+  ts()->g = nullptr;
+  w->cur = nullptr;
+  finish_previous(w);
+}
+
+// Next local goroutine: runnext first (a woken partner inherits the time slice, keeping a
+// ping-pong pair on one core), but after kRunnextStreak runnext picks in a row the ring goes
+// first, so a pair that keeps waking each other cannot starve the rest of the queue.
+constexpr unsigned kRunnextStreak = 32;
+
+goroutine* take_local(worker* w) noexcept {
+  goroutine* g;
+  if (w->runnext_streak >= kRunnextStreak) {
+    w->runnext_streak = 0;
+    if ((g = w->q.pop())) return g;
+  }
+  g = w->runnext.load(std::memory_order_relaxed);
+  if (g && (g = w->runnext.exchange(nullptr, std::memory_order_acq_rel))) {
+    w->runnext_streak++;
+    return g;
+  }
+  w->runnext_streak = 0;
+  return w->q.pop();
+}
+
+// The goroutine a parking/yielding/exiting goroutine may hand over to directly, skipping g0:
+// this worker's runnext or local ring. Not every time: every 61st tick g0 looks at the global
+// queue, and every 8th while timers are pending it looks at the timer heap.
+goroutine* next_direct(worker* w) noexcept {
+  sched_state& s = S();
+  std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
+  if (tick % 61 == 0 || s.debug_migrate) return nullptr;
+  if ((tick & 7) == 0 && timers_next() != kNever) return nullptr;
+  if (w->id >= s.procs.load(std::memory_order_relaxed)) return nullptr;
+  return take_local(w);
+}
+
+// In a goroutine: switches away with request `a`, to the next local goroutine if there is one,
+// else to g0. Returns when this goroutine is resumed, possibly on another worker.
 // Not instrumented by TSan, like goroutine_main: a finished goroutine never returns from
 // either, and TSan fibers are reused, so their shadow call stacks must stay balanced.
-GORO_NO_TSAN void switch_to_g0(post_action a) {
+GORO_NO_TSAN void switch_out(post_action a) {
   thread_state* t = ts();
   worker* w = t->w;
   goroutine* g = t->g;
+  g->saved_errno = *errno_ptr();
+  eh_state* eh = eh_globals();
+  g->eh = *eh;
+  *eh = eh_state{};
   w->action = a;
+  w->prev = g;
 #ifdef GORO_ASAN
   void* fake = nullptr;
-  __sanitizer_start_switch_fiber(a == post_action::exit ? nullptr : &fake, w->asan_g0_bottom,
-                                 w->asan_g0_size);
+  void** fake_slot = a == post_action::exit ? nullptr : &fake;
+#endif
+  if (goroutine* next = next_direct(w)) {
+    prepare_run(w, next);
+#ifdef GORO_ASAN
+    __sanitizer_start_switch_fiber(fake_slot, next->stk.lo, next->stk.size);
 #endif
 #ifdef GORO_TSAN
-  __tsan_switch_to_fiber(w->tsan_g0, 0);
+    __tsan_switch_to_fiber(next->tsan_fiber, 0);
 #endif
-  goro_ctx_switch(&g->sp, w->g0_sp);
-  // Resumed: `t` and `w` may belong to another thread now; do not touch them.
+    goro_ctx_switch(&g->sp, next->sp);
+  } else {
+#ifdef GORO_ASAN
+    __sanitizer_start_switch_fiber(fake_slot, w->asan_g0_bottom, w->asan_g0_size);
+#endif
+#ifdef GORO_TSAN
+    __tsan_switch_to_fiber(w->tsan_g0, 0);
+#endif
+    goro_ctx_switch(&g->sp, w->g0_sp);
+  }
+  // Resumed, maybe on another thread: recompute everything thread-related.
 #ifdef GORO_ASAN
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
+  finish_previous(ts()->w);
+  *errno_ptr() = g->saved_errno;
+  *eh_globals() = g->eh;
 }
 
 [[noreturn]] GORO_NO_TSAN void goroutine_main(void* arg) {
   auto* g = static_cast<goroutine*>(arg);
 #ifdef GORO_ASAN
-  {
-    worker* w = ts()->w;
-    __sanitizer_finish_switch_fiber(nullptr, &w->asan_g0_bottom, &w->asan_g0_size);
-  }
+  __sanitizer_finish_switch_fiber(nullptr, nullptr, nullptr);
 #endif
+  finish_previous(ts()->w);
+  *errno_ptr() = 0;
   try {
     g->ops->run(g->closure);
   } catch (...) {
@@ -737,7 +811,7 @@ GORO_NO_TSAN void switch_to_g0(post_action a) {
   g->ops->destroy(g->closure);
   if (g->closure != g->inline_buf) ::operator delete(g->closure);
   g->closure = nullptr;
-  switch_to_g0(post_action::exit);
+  switch_out(post_action::exit);
   __builtin_unreachable();
 }
 
@@ -754,7 +828,7 @@ void park_g(void (*unlock)(void*), void* arg, wait_reason why, const std::source
   g->counted_blocked = why != wait_reason::sleep;
   w->unlock_fn = unlock;
   w->unlock_arg = arg;
-  switch_to_g0(post_action::park);
+  switch_out(post_action::park);
 }
 
 void sleep_g(std::int64_t until, const std::source_location& where) {
@@ -771,7 +845,7 @@ void sleep_g(std::int64_t until, const std::source_location& where) {
   g->blocked_line.store(where.line(), std::memory_order_relaxed);
   g->counted_blocked = false;
   t->w->sleep_timer = &tm;
-  switch_to_g0(post_action::sleep);
+  switch_out(post_action::sleep);
 }
 
 void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
@@ -970,8 +1044,7 @@ goroutine* find_runnable(worker* w) {
     }
     goroutine* g = nullptr;
     if (w->inbox.size() && w->inbox.pop(&g, 1)) return g;
-    if ((g = w->runnext.exchange(nullptr, std::memory_order_acq_rel))) return g;
-    if ((g = w->q.pop())) return g;
+    if ((g = take_local(w))) return g;
     if ((g = take_global(w))) {
       reset_spinning(w);
       return g;
@@ -1299,7 +1372,7 @@ void yield() {
     sched_yield();
     return;
   }
-  detail::switch_to_g0(detail::post_action::yield);
+  detail::switch_out(detail::post_action::yield);
 }
 
 std::uint64_t goroutine_id() noexcept {
