@@ -3,12 +3,14 @@
 // the test sorts them before comparing.
 #include <goro/goro.hpp>
 #include <memory>
-#include <utility>
 #include <vector>
 
 #include "common/print.hpp"
 
-using pair = std::pair<int, int>;
+struct squared {
+  int n;
+  int square;
+};
 
 // Sends 1..n, then closes.
 goro::recv_chan<int> source(int n) {
@@ -23,8 +25,8 @@ goro::recv_chan<int> source(int n) {
 }
 
 // Sends {n, n * n} for every n from `in`; closes its output when `in` is drained.
-goro::recv_chan<pair> square(goro::recv_chan<int> in) {
-  auto out = goro::make_chan<pair>();
+goro::recv_chan<squared> square(goro::recv_chan<int> in) {
+  auto out = goro::make_chan<squared>();
   goro::go([in, out] {
     for (int n : in) {
       out.send({n, n * n});
@@ -35,15 +37,15 @@ goro::recv_chan<pair> square(goro::recv_chan<int> in) {
 }
 
 // Forwards every value of every input to one channel, closed once all inputs are drained.
-goro::recv_chan<pair> merge(const std::vector<goro::recv_chan<pair>>& inputs) {
-  auto out = goro::make_chan<pair>();
+goro::recv_chan<squared> merge(const std::vector<goro::recv_chan<squared>>& inputs) {
+  auto out = goro::make_chan<squared>();
   // Shared by the forwarders and the closer; freed with the last of them.
   auto forwarding = std::make_shared<goro::wait_group>();
   forwarding->add(static_cast<int>(inputs.size()));
   for (const auto& in : inputs) {
     goro::go([in, out, forwarding] {
-      for (pair p : in) {
-        out.send(p);
+      for (squared s : in) {
+        out.send(s);
       }
       forwarding->done();
     });
@@ -58,12 +60,12 @@ goro::recv_chan<pair> merge(const std::vector<goro::recv_chan<pair>>& inputs) {
 int main() {
   return goro::run([] {
     goro::recv_chan<int> numbers = source(10);
-    std::vector<goro::recv_chan<pair>> workers;
+    std::vector<goro::recv_chan<squared>> workers;
     for (int w = 0; w < 3; ++w) {
       workers.push_back(square(numbers));  // fan-out: all three read `numbers`
     }
-    for (pair p : merge(workers)) {  // fan-in
-      examples::println(p.first, "squared is", p.second);
+    for (squared s : merge(workers)) {  // fan-in
+      examples::println(s.n, "squared is", s.square);
     }
   });
 }

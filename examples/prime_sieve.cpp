@@ -45,8 +45,8 @@ int main() {
     }
 
     done.close();
-    // Numbers already past the generator still flow down the chain: drain them until the close
-    // arrives, which means every filter has returned.
+    // Numbers already past the generator still flow down the chain: drain them until the last
+    // filter closes its output, the last thing every stage does.
     for ([[maybe_unused]] int in_flight : ch) {
     }
     examples::println("sieve shut down");

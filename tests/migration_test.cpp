@@ -48,6 +48,7 @@ TEST_F(migration_test, LocalsSurviveParking) {
     for (int g = 0; g < 8; ++g) {
       wg.add(1);
       goro::go([&wg, g] {
+        goro_test::done_guard done(wg);
         echo e;
         std::array<int, 64> local{};
         std::iota(local.begin(), local.end(), g * 1000);
@@ -58,7 +59,6 @@ TEST_F(migration_test, LocalsSurviveParking) {
           ASSERT_EQ(text, "goroutine " + std::to_string(g));
           for (int& v : local) ++v;
         }
-        wg.done();
       });
     }
     wg.wait();
@@ -85,22 +85,30 @@ TEST_F(migration_test, StackAddressesStayValidWhileParked) {
 
 // errno is per thread in C; a goroutine is a thread to its code, so its errno must travel with
 // it. Several goroutines hold different values at once while parking through each other.
+//
+// errno is read through current_errno() rather than written out: glibc declares
+// __errno_location() __attribute__((const)), so the compiler may compute &errno once per
+// function and keep using the first thread's errno after the goroutine moved to another
+// worker. No runtime can repair such a cached address; DISABLED_ErrnoReadDirectly below shows
+// it (see docs/diagnostics.md, "errno and thread-locals").
+__attribute__((noinline, noipa)) int current_errno() { return errno; }
+
 TEST_F(migration_test, ErrnoIsPerGoroutine) {
   goro::run([] {
     goro::wait_group wg;
     for (int g = 0; g < 8; ++g) {
       wg.add(1);
       goro::go([&wg, g] {
+        goro_test::done_guard done(wg);
         echo e;
         const int mine = 1234 + g;
         errno = mine;
         for (int i = 0; i < round_trips; ++i) {
           e.round_trip(i);
-          ASSERT_EQ(errno, mine) << "after round trip " << i;
+          ASSERT_EQ(current_errno(), mine) << "after round trip " << i;
           if (i % 7 == 0) goro::yield();
-          ASSERT_EQ(errno, mine) << "after yield " << i;
+          ASSERT_EQ(current_errno(), mine) << "after yield " << i;
         }
-        wg.done();
       });
     }
     wg.wait();
@@ -112,7 +120,21 @@ TEST_F(migration_test, ErrnoSurvivesSleep) {
     errno = 1234;
     for (int i = 0; i < 20; ++i) {
       goro::sleep_for(std::chrono::microseconds(50));
-      ASSERT_EQ(errno, 1234);
+      ASSERT_EQ(current_errno(), 1234) << "after sleep " << i;
+    }
+  });
+}
+
+// What a user writes naturally. With GCC -O2 the errno address is computed before the loop and
+// reused after a park that moved the goroutine, so this fails whenever a goroutine migrates
+// (GORO_DEBUG_MIGRATE=1), whatever the runtime does. Disabled: a compiler/libc limitation, kept
+// to show it (run with --gtest_also_run_disabled_tests).
+TEST_F(migration_test, DISABLED_ErrnoReadDirectly) {
+  goro::run([] {
+    errno = 1234;
+    for (int i = 0; i < 20; ++i) {
+      goro::sleep_for(std::chrono::microseconds(50));
+      ASSERT_EQ(errno, 1234) << "after sleep " << i;
     }
   });
 }
@@ -125,7 +147,9 @@ void start_noisy_throwers(goro::wait_group& wg, std::atomic<bool>& stop, int cou
     wg.add(1);
     goro::go([&wg, &stop, n] {
       echo e;
-      while (!stop.load()) {
+      // Bounded as a hang guard: they run until the checkers are done, and that relies on the
+      // scheduler not starving the checkers (run_test.PingPongPairDoesNotStarveOthers).
+      for (int k = 0; !stop.load() && k < 20 * round_trips; ++k) {
         try {
           throw std::out_of_range("noise " + std::to_string(n));
         } catch (const std::out_of_range& ex) {
@@ -259,6 +283,7 @@ TEST_F(migration_test, ThreadLocalsAreNotCorrupted) {
     for (int g = 0; g < 8; ++g) {
       wg.add(1);
       goro::go([&wg, g] {
+        goro_test::done_guard done(wg);
         echo e;
         for (int i = 0; i < round_trips; ++i) {
           thread_state& s = current_thread_state();
@@ -272,7 +297,6 @@ TEST_F(migration_test, ThreadLocalsAreNotCorrupted) {
           }
           e.round_trip(i);
         }
-        wg.done();
       });
     }
     wg.wait();

@@ -88,6 +88,31 @@ TEST_F(no_false_deadlock, PlainThreadSendsAfterOtherWork) {
   }
 }
 
+// A plain thread streams values to a goroutine while main waits: at every moment either the
+// thread is running or it has just been handed a wakeup, so nothing is ever stuck.
+TEST_F(no_false_deadlock, PlainThreadProducerFeedsGoroutine) {
+  const int values = static_cast<int>(scaled(20000, 5000, 2000));
+  for (int round = 0; round < 10; ++round) {
+    goro::run([&] {
+      auto ch = goro::make_chan<int>(round % 2);
+      std::thread producer([ch, values] {
+        for (int i = 0; i < values; ++i) ch.send(i);
+        ch.close();
+      });
+      goro::wait_group wg;
+      wg.add(1);
+      long sum = 0;
+      goro::go([&wg, &sum, ch] {
+        for (int v : ch) sum += v;
+        wg.done();
+      });
+      wg.wait();
+      EXPECT_EQ(sum, static_cast<long>(values) * (values - 1) / 2);
+      producer.join();
+    });
+  }
+}
+
 // A goroutine parked on a channel that only a plain thread will feed, while main waits on a
 // wait_group: every goroutine is blocked, yet the thread can still wake one.
 TEST_F(no_false_deadlock, GoroutineWokenByPlainThread) {

@@ -1,5 +1,6 @@
 // wait_group and mutex, used from goroutines and plain threads.
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -121,6 +122,25 @@ TEST_F(wait_group_test, GoroutinesDonePlainThreadWaits) {
   }
   wg.wait();
   EXPECT_EQ(work.load(std::memory_order_relaxed), 100);
+}
+
+// The thread that called run() blocks in goro calls afterwards: a wakeup left over from run()
+// must not make wait() return before the counter reaches zero.
+TEST_F(wait_group_test, PlainThreadWaitAfterRunWaitsForDone) {
+  const int rounds = static_cast<int>(scaled(2000, 500, 200));
+  for (int i = 0; i < rounds; ++i) {
+    goro::run([] {});
+    goro::wait_group wg;
+    wg.add(1);
+    std::atomic<bool> finished{false};
+    goro::go([&] {
+      goro::sleep_for(std::chrono::microseconds(20));
+      finished = true;
+      wg.done();
+    });
+    wg.wait();
+    ASSERT_TRUE(finished.load()) << "wait() returned before done(), round " << i;
+  }
 }
 
 TEST_F(wait_group_test, NegativeCounterThrowsPanicError) {

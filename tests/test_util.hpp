@@ -76,6 +76,20 @@ inline bool wait_until_quiescent(std::chrono::milliseconds limit = std::chrono::
   }
 }
 
+// Calls wg.done() when the scope ends, however it ends: a goroutine that stops early on a
+// failed ASSERT_* still releases its waiter, so the test fails instead of ending in a deadlock
+// report.
+class done_guard {
+ public:
+  explicit done_guard(goro::wait_group& wg) : wg_(wg) {}
+  done_guard(const done_guard&) = delete;
+  done_guard& operator=(const done_guard&) = delete;
+  ~done_guard() { wg_.done(); }
+
+ private:
+  goro::wait_group& wg_;
+};
+
 // Fixture for tests that run goroutines: afterwards nothing may be left alive.
 class runtime_test : public ::testing::Test {
  protected:

@@ -1,12 +1,24 @@
 // Seed program 5: restricting data flow. Each goroutine gets a directional view of the channel:
-// recv_chan<int> is Go's <-chan int and send_chan<int> is Go's chan<- int. Both convert
-// implicitly from chan<int>; calling send on a recv_chan (or recv on a send_chan) does not
-// compile, where Go reports "invalid operation" at compile time too.
+// recv_chan<int> is Go's <-chan int and send_chan<int> is Go's chan<- int; both convert
+// implicitly from chan<int> and never back.
 #include <goro/goro.hpp>
 
 #include "common/print.hpp"
 
 goro::wait_group wg;
+
+// Go rejects a send on a <-chan at compile time ("invalid operation"); so does C++: each view
+// lacks the other direction's operations, and a requires-expression sees them as absent.
+template <class Chan>
+concept can_send = requires(Chan ch) {
+  ch.send(0);
+};
+template <class Chan>
+concept can_recv = requires(Chan ch) {
+  ch.recv();
+};
+static_assert(can_send<goro::send_chan<int>> && !can_recv<goro::send_chan<int>>);
+static_assert(can_recv<goro::recv_chan<int>> && !can_send<goro::recv_chan<int>>);
 
 int main() {
   return goro::run([] {

@@ -24,8 +24,8 @@ void logger() {
 
 int main() {
   return goro::run([] {
-    goro::go([] { logger(); });  // Go: go logger()
     unprinted.add(2);
+    goro::go([] { logger(); });  // Go: go logger()
     log_ch.send({std::chrono::system_clock::now(), log_info, "App is starting..."});
     log_ch.send({std::chrono::system_clock::now(), log_info, "App is shutting down!"});
 

@@ -58,16 +58,46 @@ void spawn(const std::source_location& where, F&& f, Args&&... args) {
 // Works in a goroutine or on a plain thread (the runtime then starts with default options). The
 // call site is remembered for diagnostics. Everything the caller did before go() happens before
 // the goroutine starts. An exception escaping the goroutine ends the program like a Go panic.
-template <class F, class... Args>
-struct go {
-  // A class template so that the call site can follow the variadic arguments; use it as the
-  // function it looks like: goro::go(f, args...).
-  go(F&& f, Args&&... args, std::source_location where = std::source_location::current()) {
-    detail::spawn(where, std::forward<F>(f), std::forward<Args>(args)...);
-  }
-};
-template <class F, class... Args>
-go(F&&, Args&&...) -> go<F, Args...>;
+// One overload per argument count (up to 6), so that the call site can follow the arguments
+// as a defaulted parameter. Not a variadic class template: `goro::go(f);` would declare a
+// variable named f.
+template <class F>
+void go(F&& f, std::source_location where = std::source_location::current()) {
+  detail::spawn(where, std::forward<F>(f));
+}
+template <class F, class A1>
+void go(F&& f, A1&& a1, std::source_location where = std::source_location::current()) {
+  detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1));
+}
+template <class F, class A1, class A2>
+void go(F&& f, A1&& a1, A2&& a2, std::source_location where = std::source_location::current()) {
+  detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
+}
+template <class F, class A1, class A2, class A3>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3,
+        std::source_location where = std::source_location::current()) {
+  detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3));
+}
+template <class F, class A1, class A2, class A3, class A4>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,
+        std::source_location where = std::source_location::current()) {
+  detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3), std::forward<A4>(a4));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5,
+        std::source_location where = std::source_location::current()) {
+  detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
+}
+template <class F, class A1, class A2, class A3, class A4, class A5, class A6>
+void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
+        std::source_location where = std::source_location::current()) {
+  detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
+                std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5),
+                std::forward<A6>(a6));
+}
 
 // Runs main_fn as goroutine 1 and returns its int result (0 for void) once it returns. Like Go's
 // main, it does not wait for other goroutines. While it runs, the deadlock detector is armed.

@@ -179,11 +179,20 @@ std::size_t write_all(writer& out, goroutine* first, bool only_blocked) noexcept
 
 [[noreturn]] void die() noexcept { _exit(2); }
 
+// Only the first fatal report is printed: several workers can reach one at once (two panics,
+// or idle workers that all see the deadlock). The others wait for the process to end.
+bool first_fatal() noexcept {
+  static std::atomic<bool> taken{false};
+  if (!taken.exchange(true, std::memory_order_acq_rel)) return true;
+  for (;;) pause();
+}
+
 struct sigaction old_segv, old_bus;
 
 void on_fault(int sig, siginfo_t* info, void* ctx) {
   goroutine* g = current_g();
   if (g && stack_guard_hit(g->stk, info->si_addr)) {
+    first_fatal();
     writer out(2);
     out.str("fatal error: stack overflow\n");
     write_all(out, g, false);
@@ -205,6 +214,7 @@ void on_fault(int sig, siginfo_t* info, void* ctx) {
 }
 
 void on_quit(int) {
+  first_fatal();
   writer out(2);
   out.str("SIGQUIT: quit\n");
   write_all(out, nullptr, false);
@@ -215,6 +225,7 @@ void on_quit(int) {
 }  // namespace
 
 void fatal_deadlock() noexcept {
+  first_fatal();
   std::fflush(nullptr);
   writer out(2);
   out.str("fatal error: all goroutines are asleep - deadlock!\n");
@@ -224,6 +235,7 @@ void fatal_deadlock() noexcept {
 }
 
 void fatal_panic_current_exception(goroutine* g) noexcept {
+  first_fatal();
   std::fflush(nullptr);
   writer out(2);
   out.str("panic: ");

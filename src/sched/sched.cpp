@@ -1333,28 +1333,31 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
   struct main_closure {
     void (*fn)(void*);
     void* arg;
-    parker* waiter;
-    std::atomic<bool>* done;
+    std::atomic<std::uint32_t>* done;
   };
-  static constexpr closure_ops ops{[](void* p) {
-                                     auto* c = static_cast<main_closure*>(p);
-                                     c->fn(c->arg);
-                                     // Disarm the detector before waking run()'s caller: exiting
-                                     // goroutines are not a deadlock, and run() is over for the
-                                     // program's purposes.
-                                     S().run_active.store(false, std::memory_order_release);
-                                     c->done->store(true, std::memory_order_release);
-                                     unpark(c->waiter);
-                                   },
-                                   [](void*) noexcept {}};
-  std::atomic<bool> done{false};
-  parker* self = current_parker();
+  static constexpr closure_ops ops{
+      [](void* p) {
+        auto* c = static_cast<main_closure*>(p);
+        c->fn(c->arg);
+        // Disarm the detector before waking run()'s caller: exiting goroutines are not a
+        // deadlock, and run() is over for the program's purposes.
+        S().run_active.store(false, std::memory_order_release);
+        std::atomic<std::uint32_t>* done = c->done;
+        done->store(1,
+                    std::memory_order_release);  // release: main's writes happen before run returns
+        futex_wake_one(done);  // `done` may be gone already: a stray futex wake is harmless
+      },
+      [](void*) noexcept {}};
+  // Its own futex word, not the thread's parker: a wake that arrives after the caller has seen
+  // `done` must not be left behind for the caller's next blocking call.
+  std::atomic<std::uint32_t> done{0};
   goroutine* g = nullptr;
   void* mem = goroutine_alloc(sizeof(main_closure), alignof(main_closure), &g);
-  ::new (mem) main_closure{fn, arg, self, &done};
+  ::new (mem) main_closure{fn, arg, &done};
+  s.threads_blocked.fetch_add(1, std::memory_order_seq_cst);
   launch(g, &ops, where, 1);
-  while (!done.load(std::memory_order_acquire))
-    park(self, nullptr, nullptr, wait_reason::none, where);
+  futex_wait_nonzero(&done, kNever);
+  s.threads_blocked.fetch_sub(1, std::memory_order_seq_cst);
   const char* lc = std::getenv("GORO_LEAKCHECK");
   if (lc && *lc && std::strcmp(lc, "0") != 0) leak_report();
 }

@@ -91,7 +91,7 @@ inline void use_threadsafe_death_tests() { GTEST_FLAG_SET(death_test_style, "thr
 // Expects that `body`, run as goro's main goroutine in a child process, never finishes because
 // every goroutine blocks for good: the runtime must print Go's deadlock report naming a
 // goroutine parked for `reason` and exit with status 2.
-#define EXPECT_GORO_DEADLOCK(body, reason)                       \
+#define GORO_EXPECT_DEADLOCK(body, reason)                       \
   do {                                                           \
     ::conformance::use_threadsafe_death_tests();                 \
     EXPECT_EXIT(::goro::run(body), ::testing::ExitedWithCode(2), \

@@ -47,12 +47,12 @@ constexpr const char* nil_select_reason =
 
 TEST(Select3DeathTest, SendOnNilChannelBlocksForever) {
   auto body = block_in_goroutine([] { chan<int>{}.send(7); });
-  EXPECT_GORO_DEADLOCK(body, "chan send \\(nil chan\\)");
+  GORO_EXPECT_DEADLOCK(body, "chan send \\(nil chan\\)");
 }
 
 TEST(Select3DeathTest, RecvOnNilChannelBlocksForever) {
   auto body = block_in_goroutine([] { (void)chan<int>{}.recv(); });
-  EXPECT_GORO_DEADLOCK(body, "chan receive \\(nil chan\\)");
+  GORO_EXPECT_DEADLOCK(body, "chan receive \\(nil chan\\)");
 }
 
 // --- a nil channel's case inside a select is never chosen (testPanic(never, ...)) ---
@@ -107,7 +107,7 @@ TEST(Select3, SendOnClosedChannelPanics) {
 
 TEST(Select3DeathTest, RecvFromEmptyUnbufferedChannelBlocks) {
   auto body = block_in_goroutine([] { (void)make_chan<int>().recv(); });
-  EXPECT_GORO_DEADLOCK(body, "chan receive");
+  GORO_EXPECT_DEADLOCK(body, "chan receive");
 }
 
 TEST(Select3, BlockedRecvIsWokenByClose) {
@@ -130,7 +130,7 @@ TEST(Select3, BlockedRecvIsWokenByClose) {
 
 TEST(Select3DeathTest, EmptySelectBlocksForever) {
   auto body = block_in_goroutine([] { select(); });
-  EXPECT_GORO_DEADLOCK(body, "select \\(no cases\\)");
+  GORO_EXPECT_DEADLOCK(body, "select \\(no cases\\)");
 }
 
 // --- selects with only nil channels always block ---
@@ -140,7 +140,7 @@ TEST(Select3DeathTest, SelectOnNilRecvBlocksForever) {
     chan<int> nilch;
     select(on_recv(nilch, [](std::optional<int>) { ADD_FAILURE() << "unreachable"; }));
   });
-  EXPECT_GORO_DEADLOCK(body, nil_select_reason);
+  GORO_EXPECT_DEADLOCK(body, nil_select_reason);
 }
 
 TEST(Select3DeathTest, SelectOnNilSendBlocksForever) {
@@ -148,7 +148,7 @@ TEST(Select3DeathTest, SelectOnNilSendBlocksForever) {
     chan<int> nilch;
     select(on_send(nilch, 7, [] { ADD_FAILURE() << "unreachable"; }));
   });
-  EXPECT_GORO_DEADLOCK(body, nil_select_reason);
+  GORO_EXPECT_DEADLOCK(body, nil_select_reason);
 }
 
 TEST(Select3DeathTest, SelectOnNilRecvAndSendBlocksForever) {
@@ -157,7 +157,7 @@ TEST(Select3DeathTest, SelectOnNilRecvAndSendBlocksForever) {
     select(on_recv(nilch, [](std::optional<int>) { ADD_FAILURE() << "unreachable"; }),
            on_send(nilch, 7, [] { ADD_FAILURE() << "unreachable"; }));
   });
-  EXPECT_GORO_DEADLOCK(body, "select");
+  GORO_EXPECT_DEADLOCK(body, "select");
 }
 
 // --- selects with non-ready non-nil channels always block ---
@@ -167,7 +167,7 @@ TEST(Select3DeathTest, SelectOnNonReadyChannelBlocks) {
     auto ch = make_chan<int>();
     select(on_recv(ch, [](std::optional<int>) { ADD_FAILURE() << "unreachable"; }));
   });
-  EXPECT_GORO_DEADLOCK(body, "(select|chan receive)");
+  GORO_EXPECT_DEADLOCK(body, "(select|chan receive)");
 }
 
 TEST(Select3, BlockedSelectIsWokenByClose) {
@@ -267,7 +267,7 @@ TEST(Select3DeathTest, SelectSendingAndReceivingOnItsOwnChannelBlocks) {
     auto c = make_chan<int>();
     select(on_send(c, 1), on_recv(c, [] {}));
   });
-  EXPECT_GORO_DEADLOCK(body, "select");
+  GORO_EXPECT_DEADLOCK(body, "select");
 }
 
 // The non-nil blocking cases above, with main itself as the blocked goroutine: the report

@@ -193,41 +193,42 @@ void expect_channels_after(const std::vector<case_spec>& specs, std::vector<chan
     const auto& c = specs[i];
     auto& ch = chans[i];
     const bool was_chosen = static_cast<int>(i) == chosen;
-    SCOPED_TRACE(where + " case " + std::to_string(i));
     switch (c.s) {
       case state::nil:
-        EXPECT_FALSE(ch);
+        EXPECT_FALSE(ch) << where << " case " << i;
         break;
       case state::unbuffered_idle:
-        EXPECT_EQ(ch.size(), 0u);
+        EXPECT_EQ(ch.size(), 0u) << where << " case " << i;
         break;
       case state::ready:
         if (c.k == kind::recv) {
-          EXPECT_EQ(ch.size(), was_chosen ? 0u : 1u);
+          EXPECT_EQ(ch.size(), was_chosen ? 0u : 1u) << where << " case " << i;
         } else {
-          ASSERT_EQ(ch.size(), was_chosen ? 1u : 0u);
+          ASSERT_EQ(ch.size(), was_chosen ? 1u : 0u) << where << " case " << i;
           if (was_chosen) {
-            EXPECT_EQ(ch.recv(), send_value(i));
+            EXPECT_EQ(ch.recv(), send_value(i)) << where << " case " << i;
           }
         }
         break;
       case state::buffered_blocked:
         if (c.k == kind::recv) {
-          EXPECT_EQ(ch.size(), 0u);
+          EXPECT_EQ(ch.size(), 0u) << where << " case " << i;
         } else {
-          ASSERT_EQ(ch.size(), 1u);
-          EXPECT_EQ(ch.recv(), buffered_for_send(i)) << "a blocked send must not replace a value";
+          ASSERT_EQ(ch.size(), 1u) << where << " case " << i;
+          EXPECT_EQ(ch.recv(), buffered_for_send(i))
+              << where << " case " << i << ": a blocked send must not replace a value";
         }
         break;
       case state::closed_empty:
-        EXPECT_EQ(ch.size(), 0u);
+        EXPECT_EQ(ch.size(), 0u) << where << " case " << i;
         break;
       case state::closed_with_value:
         if (c.k == kind::recv && was_chosen) {
-          EXPECT_EQ(ch.size(), 0u);
+          EXPECT_EQ(ch.size(), 0u) << where << " case " << i;
         } else {
-          ASSERT_EQ(ch.size(), 1u);
-          EXPECT_EQ(ch.recv(), c.k == kind::recv ? buffered_for_recv(i) : buffered_for_send(i));
+          ASSERT_EQ(ch.size(), 1u) << where << " case " << i;
+          EXPECT_EQ(ch.recv(), c.k == kind::recv ? buffered_for_recv(i) : buffered_for_send(i))
+              << where << " case " << i;
         }
         break;
     }
@@ -240,13 +241,26 @@ std::optional<int> ready_recv_value(const case_spec& c, std::size_t i) {
   return buffered_for_recv(i);
 }
 
+// Trials per combination with a ready case.
+constexpr int min_trials = 8;
+constexpr int max_trials = 200;
+
 template <kind... Ks>
-void check_ready_combination(const std::vector<case_spec>& specs, default_at d, int trials) {
+void check_ready_combination(const std::vector<case_spec>& specs, default_at d) {
   constexpr std::size_t n = sizeof...(Ks);
   const std::string where = describe(specs, d);
   std::vector<bool> ready_seen(n, false);
   bool panic_seen = false;
-  for (int t = 0; t < trials; ++t) {
+  auto all_seen = [&] {
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!is_ready(specs[i])) continue;
+      if (panics_when_chosen(specs[i]) ? !panic_seen : !ready_seen[i]) return false;
+    }
+    return true;
+  };
+  // Runs until every ready case has been chosen at least once (a few trials on average), at
+  // least min_trials times, and at most max_trials times.
+  for (int t = 0; t < max_trials && (t < min_trials || !all_seen()); ++t) {
     std::vector<chan<int>> chans;
     for (std::size_t i = 0; i < n; ++i) chans.push_back(make_channel(specs[i], i));
     record rec;
@@ -273,8 +287,8 @@ void check_ready_combination(const std::vector<case_spec>& specs, default_at d, 
     ready_seen[static_cast<std::size_t>(chosen)] = true;
     expect_channels_after(specs, chans, chosen, where);
   }
-  // Fairness sanity: with `trials` uniform choices among at most 3 ready cases, a case is
-  // missed with probability (2/3)^trials, far below anything observable.
+  // Fairness sanity: in max_trials uniform choices among at most 3 ready cases, a given case is
+  // missed with probability (2/3)^max_trials < 1e-35.
   for (std::size_t i = 0; i < n; ++i) {
     if (!is_ready(specs[i])) continue;
     if (panics_when_chosen(specs[i])) {
@@ -368,13 +382,13 @@ struct counters {
 };
 
 template <kind... Ks>
-void check_all_states(std::vector<case_spec> specs, counters& count, int trials) {
+void check_all_states(std::vector<case_spec> specs, counters& count) {
   constexpr std::size_t n = sizeof...(Ks);
   if (specs.size() < n) {
     for (state s : all_states) {
       auto next = specs;
       next.push_back(case_spec{std::array{Ks...}[specs.size()], s});
-      check_all_states<Ks...>(std::move(next), count, trials);
+      check_all_states<Ks...>(std::move(next), count);
     }
     return;
   }
@@ -386,7 +400,7 @@ void check_all_states(std::vector<case_spec> specs, counters& count, int trials)
   }
   if (any_ready) {
     for (default_at d : {default_at::none, default_at::first, default_at::last}) {
-      check_ready_combination<Ks...>(specs, d, trials);
+      check_ready_combination<Ks...>(specs, d);
       ++count.ready;
     }
     return;
@@ -405,14 +419,11 @@ void check_all_states(std::vector<case_spec> specs, counters& count, int trials)
   }
 }
 
-// Trials per ready combination: enough that missing a ready case is a (2/3)^trials event.
-constexpr int trials = conformance::sanitized ? 48 : 96;
-
 TEST(Select5, OneCase) {
   counters count;
   run_checked([&] {
-    check_all_states<kind::recv>({}, count, trials);
-    check_all_states<kind::send>({}, count, trials);
+    check_all_states<kind::recv>({}, count);
+    check_all_states<kind::send>({}, count);
   });
   // 2 kinds x 6 states, each run with 3 default placements (or 2 + blocking).
   EXPECT_EQ(count.ready / 3 + count.with_default / 2, 2 * 6);
@@ -421,10 +432,10 @@ TEST(Select5, OneCase) {
 TEST(Select5, TwoCases) {
   counters count;
   run_checked([&] {
-    check_all_states<kind::recv, kind::recv>({}, count, trials);
-    check_all_states<kind::recv, kind::send>({}, count, trials);
-    check_all_states<kind::send, kind::recv>({}, count, trials);
-    check_all_states<kind::send, kind::send>({}, count, trials);
+    check_all_states<kind::recv, kind::recv>({}, count);
+    check_all_states<kind::recv, kind::send>({}, count);
+    check_all_states<kind::send, kind::recv>({}, count);
+    check_all_states<kind::send, kind::send>({}, count);
   });
   // 4 kind layouts x 36 state pairs, each run with 3 default placements (or 2 + blocking).
   EXPECT_EQ(count.ready / 3 + count.with_default / 2, 4 * 36);
@@ -433,14 +444,14 @@ TEST(Select5, TwoCases) {
 TEST(Select5, ThreeCases) {
   counters count;
   run_checked([&] {
-    check_all_states<kind::recv, kind::recv, kind::recv>({}, count, trials);
-    check_all_states<kind::recv, kind::recv, kind::send>({}, count, trials);
-    check_all_states<kind::recv, kind::send, kind::recv>({}, count, trials);
-    check_all_states<kind::recv, kind::send, kind::send>({}, count, trials);
-    check_all_states<kind::send, kind::recv, kind::recv>({}, count, trials);
-    check_all_states<kind::send, kind::recv, kind::send>({}, count, trials);
-    check_all_states<kind::send, kind::send, kind::recv>({}, count, trials);
-    check_all_states<kind::send, kind::send, kind::send>({}, count, trials);
+    check_all_states<kind::recv, kind::recv, kind::recv>({}, count);
+    check_all_states<kind::recv, kind::recv, kind::send>({}, count);
+    check_all_states<kind::recv, kind::send, kind::recv>({}, count);
+    check_all_states<kind::recv, kind::send, kind::send>({}, count);
+    check_all_states<kind::send, kind::recv, kind::recv>({}, count);
+    check_all_states<kind::send, kind::recv, kind::send>({}, count);
+    check_all_states<kind::send, kind::send, kind::recv>({}, count);
+    check_all_states<kind::send, kind::send, kind::send>({}, count);
   });
   EXPECT_EQ(count.ready / 3 + count.with_default / 2, 8 * 216);
   RecordProperty("blocking_combinations", count.blocking);

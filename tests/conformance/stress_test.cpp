@@ -98,7 +98,7 @@ void consume(const std::array<chan<long long>, channels>& c, tally& t, unsigned 
 }
 
 TEST(Stress, RandomOperationsConserveValues) {
-  const int ops = scaled(20000, 8);
+  const int ops = scaled(120000, 48);
   run_checked([ops] {
     const std::array<chan<long long>, channels> c{make_chan<long long>(), make_chan<long long>(1),
                                                   make_chan<long long>(4),
@@ -160,7 +160,7 @@ TEST(Stress, RandomOperationsConserveValues) {
 // Many goroutines blocked on one unbuffered channel, released by a mix of receives and one
 // close: every sender either delivers or panics, none stays blocked.
 TEST(Stress, CloseReleasesCrowdOfBlockedSenders) {
-  const int rounds = scaled(200, 4);
+  const int rounds = scaled(1000, 20);
   run_checked([rounds] {
     for (int r = 0; r < rounds; ++r) {
       auto ch = make_chan<int>();

@@ -2,6 +2,7 @@
 // idioms Go programs build on it: chan<goro::signal> and channels of other empty types work
 // unbuffered and buffered (at any capacity, since no payload is stored), through select, with
 // close as a broadcast, and with range-for.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <optional>
@@ -18,6 +19,21 @@ using goro::status;
 struct empty_payload {};  // any other empty type behaves like signal
 
 static_assert(std::is_empty_v<signal>);
+
+// zerosize.go's main: making channels of zero-size types, unbuffered and buffered, works.
+TEST(ZeroSize, MakeChannelsOfZeroSizeTypes) {
+  auto a = make_chan<std::array<unsigned char, 0>>();
+  auto b = make_chan<std::array<unsigned char, 0>>(1);
+  auto c = make_chan<signal>();
+  auto d = make_chan<signal>(1);
+  EXPECT_TRUE(a && b && c && d);
+  EXPECT_EQ(b.capacity(), 1u);
+  EXPECT_EQ(d.capacity(), 1u);
+  b.send({});
+  d.send({});
+  EXPECT_EQ(b.size(), 1u);
+  EXPECT_EQ(d.size(), 1u);
+}
 
 TEST(ZeroSize, UnbufferedSignalRendezvous) {
   run_checked([] {

@@ -8,6 +8,7 @@
 // std::source_location reports.
 #include <stdio.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
@@ -187,6 +188,19 @@ void leak() {
   wait_until_blocked(2, "chan receive");
 }
 
+// Two goroutines blocked (a send, a lock) and one asleep when run returns.
+goro::mutex leaked_mutex;
+void leak_several() {
+  auto ch = goro::make_chan<int>();
+  goro::go([ch] { ch.send(1); });  // @mark(leak_several_send)
+  goro::go([] { goro::sleep_for(std::chrono::hours(1)); });
+  leaked_mutex.lock();
+  goro::go([] { leaked_mutex.lock(); });  // @mark(leak_several_lock)
+  wait_until_blocked(2, "chan send");
+  wait_until_blocked(3, "sleep");
+  wait_until_blocked(4, "sync.Mutex.Lock");
+}
+
 const std::map<std::string, void (*)()> scenarios = {
     {"deadlock_chan_send", deadlock_chan_send},
     {"deadlock_chan_recv", deadlock_chan_recv},
@@ -208,6 +222,7 @@ const std::map<std::string, void (*)()> scenarios = {
     {"stack_overflow", stack_overflow},
     {"sigquit", sigquit},
     {"leak", leak},
+    {"leak_several", leak_several},
 };
 
 }  // namespace

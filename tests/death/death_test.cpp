@@ -140,18 +140,24 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-void expect_death(const std::string& scenario, const std::string& expected_pattern,
-                  const std::vector<std::string>& extra_env = {}) {
+// Runs `scenario` and compares its whole stderr with `expected_pattern` and its exit status.
+void expect_report(const std::string& scenario, const std::string& expected_pattern,
+                   int expected_status, const std::vector<std::string>& extra_env = {}) {
   SCOPED_TRACE("death_prog " + scenario);
   const outcome out = run_scenario(scenario, extra_env);
   ASSERT_FALSE(out.timed_out) << "did not end; stderr so far:\n" << out.stderr_text;
   EXPECT_EQ(out.signal, 0) << "killed by signal " << out.signal << "; stderr:\n" << out.stderr_text;
-  EXPECT_EQ(out.exit_status, 2) << "stderr:\n" << out.stderr_text;
+  EXPECT_EQ(out.exit_status, expected_status) << "stderr:\n" << out.stderr_text;
   const auto expected = lines_of(expand(expected_pattern));
   const auto actual = lines_of(out.stderr_text);
   ASSERT_FALSE(actual.empty()) << "nothing on stderr";
   EXPECT_EQ(actual.front(), expected.front()) << "first line";
   EXPECT_EQ(actual, expected) << "whole stderr:\n" << out.stderr_text;
+}
+
+// A program goro must end: exit status 2, like Go's fatal errors and unrecovered panics.
+void expect_death(const std::string& scenario, const std::string& expected_pattern) {
+  expect_report(scenario, expected_pattern, 2);
 }
 
 const char* const deadlock_header = "fatal error: all goroutines are asleep - deadlock!\n\n";
@@ -272,14 +278,33 @@ TEST(fatal, SigquitDumpsAndExits) {
                "\tcreated by goroutine 1 at {F}:{sigquit_go}\n");
 }
 
+// GORO_LEAKCHECK=1 reports goroutines still blocked when run returns, then lets the program
+// go on (run returns normally; death_prog then prints "run returned" and exits 0).
 TEST(leakcheck, BlockedGoroutineWhenRunReturns) {
-  expect_death("leak",
-               "goroutine leak: 1 goroutines still blocked when run returned\n"
-               "\n"
-               "goroutine 2 [chan receive]:\n"
-               "\tblocked at {F}:{leak_go}\n"
-               "\tcreated by goroutine 1 at {F}:{leak_go}\n",
-               {"GORO_LEAKCHECK=1"});
+  expect_report("leak",
+                "goroutine leak: 1 goroutine still blocked when run returned\n"
+                "\n"
+                "goroutine 2 [chan receive]:\n"
+                "\tblocked at {F}:{leak_go}\n"
+                "\tcreated by goroutine 1 at {F}:{leak_go}\n"
+                "run returned\n",
+                0, {"GORO_LEAKCHECK=1"});
+}
+
+// Only blocked goroutines count: the sleeping one (goroutine 3) may still finish.
+TEST(leakcheck, SeveralBlockedSleepersNotCounted) {
+  expect_report("leak_several",
+                "goroutine leak: 2 goroutines still blocked when run returned\n"
+                "\n"
+                "goroutine 2 [chan send]:\n"
+                "\tblocked at {F}:{leak_several_send}\n"
+                "\tcreated by goroutine 1 at {F}:{leak_several_send}\n"
+                "\n"
+                "goroutine 4 [sync.Mutex.Lock]:\n"
+                "\tblocked at {F}:{leak_several_lock}\n"
+                "\tcreated by goroutine 1 at {F}:{leak_several_lock}\n"
+                "run returned\n",
+                0, {"GORO_LEAKCHECK=1"});
 }
 
 // Without GORO_LEAKCHECK the same program is fine: run returns and the process exits 0.

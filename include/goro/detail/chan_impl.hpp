@@ -193,6 +193,7 @@ class chan_impl final : public chan_base {
     op_result r = send_typed(v, &wake);
     lock_.unlock();
     if (wake) unpark(wake->who);
+    if (r == op_result::closed) throw_panic("send on closed channel");
     return r;
   }
 
