@@ -59,6 +59,7 @@ PEER_goro="env -u GORO_MAXPROCS $BUILD/bench/goro-bench" \
   "$PEERS_DIR/run.sh" "$@" | tee "$OUT/table.txt"
 rc=${PIPESTATUS[0]}
 set -e
+[ -s "$RAW.err" ] || rm -f "$RAW.err"  # run.sh keeps the stderr of failed runs there
 echo "load after peers: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 
 if [ "${SCALE:-1}" != 0 ]; then
@@ -72,10 +73,14 @@ fi
 
 if [ "${MICRO:-0}" != 0 ]; then
   cmake --build "$BUILD" --target goro-micro
-  for p in 1 2; do
-    GORO_MAXPROCS=$p "$BUILD/bench/goro-micro" --benchmark_repetitions=3 \
-      --benchmark_report_aggregates_only=true
-  done | tee "$OUT/micro.txt"
+  {
+    echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    for p in 1 2; do
+      GORO_MAXPROCS=$p "$BUILD/bench/goro-micro" --benchmark_repetitions=3 \
+        --benchmark_report_aggregates_only=true 2>&1
+    done
+    echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  } | tee "$OUT/micro.txt"
 fi
 
 python3 "$ROOT/bench/report.py" --dir "$OUT" --out "$MD" \

@@ -105,6 +105,8 @@ def fmt(x):
 def fmt_ratio(r):
     if r is None:
         return "-"
+    if r < 0.1:
+        return f"{r:.2g}x"  # keep two significant digits of tiny ratios (0.0033x, not 0.00x)
     return f"{r:.2f}x" if r < 10 else f"{r:.1f}x"
 
 
@@ -447,6 +449,25 @@ def main():
         if k in info:
             out.append(f"- {k}: {info[k]}")
     out.append("")
+    loads = []
+    for k in ("load before", "load after peers", "load after scale"):
+        try:
+            loads.append(float(info[k].split()[0]))
+        except (KeyError, ValueError, IndexError):
+            pass
+    try:
+        cores = int(info.get("nproc", "0"))
+    except ValueError:
+        cores = 0
+    if loads and cores and max(loads) > cores:
+        out.append(f"**Caution: this run shared the machine.** The 1-minute load average was "
+                   f"{', '.join(f'{x:g}' for x in loads)} on {cores} cores, so every process "
+                   "waited for a CPU. Absolute times are inflated for every column (compare "
+                   "with `../shared/peers/RESULTS.md`, taken on an idle machine), the "
+                   "2-thread columns most; only ratios within a row mean something, and even "
+                   "those are noisy. Rerun `bench/compare.sh` on an idle machine before "
+                   "quoting a number.")
+        out.append("")
     out.append("Columns: `go P=2` is Go with GOMAXPROCS unset (2 here), `go P=1` GOMAXPROCS=1, "
                "`fiber ws 2T` Boost.Fiber work_stealing on 2 threads, `fiber rr 1T` "
                "round_robin on 1 thread, `goro P=2` goro with default options (2 workers), "

@@ -24,6 +24,6 @@ goro_install_deps() {
   local sudo=()
   ((EUID == 0)) || sudo=(sudo)
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -q
+  "${sudo[@]}" apt-get update -q || return
   "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
 }

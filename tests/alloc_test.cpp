@@ -135,39 +135,45 @@ TEST_F(alloc_test, BlockingSendRecvAllocatesNothing) {
 
 // K cases: even positions receive from a channel holding one value, odd positions send into a
 // channel with room for one, so every case is ready and select picks at random among them.
+// The value of a send case is the caller's lvalue: on_send refers to an int it is given rather
+// than copying it, so it must outlive the select, not just this helper.
 template <std::size_t I>
-auto mixed_case(goro::chan<int>& ch, int& hits) {
+auto mixed_case(goro::chan<int>& ch, int& value, int& hits) {
   if constexpr (I % 2 == 0) {
     return goro::on_recv(ch, [&hits](std::optional<int> v) { hits += v.has_value(); });
   } else {
-    return goro::on_send(ch, static_cast<int>(I), [&hits] { ++hits; });
+    return goro::on_send(ch, value, [&hits] { ++hits; });
   }
 }
 
 template <std::size_t... I>
-std::size_t select_mixed(std::array<goro::chan<int>, sizeof...(I)>& chans, int& hits,
+std::size_t select_mixed(std::array<goro::chan<int>, sizeof...(I)>& chans,
+                         std::array<int, sizeof...(I)>& values, int& hits,
                          std::index_sequence<I...>) {
-  return goro::select(mixed_case<I>(chans[I], hits)...);
+  return goro::select(mixed_case<I>(chans[I], values[I], hits)...);
 }
 
 template <std::size_t K>
 void check_ready_select_allocates_nothing() {
   SCOPED_TRACE(K);
   std::array<goro::chan<int>, K> chans;
+  std::array<int, K> values;
   for (std::size_t i = 0; i < K; ++i) {
     chans[i] = goro::make_chan<int>(1);
+    values[i] = static_cast<int>(i);
     if (i % 2 == 0) chans[i].send(static_cast<int>(i));
   }
   int hits = 0;
   const std::size_t allocs = allocations_in([&] {
     for (int n = 0; n < ops; ++n) {
-      const std::size_t chosen = select_mixed(chans, hits, std::make_index_sequence<K>{});
+      const std::size_t chosen = select_mixed(chans, values, hits, std::make_index_sequence<K>{});
       // Put the chosen channel back the way it was.
-      int v;
+      int v = -1;
       if (chosen % 2 == 0) {
         EXPECT_EQ(chans[chosen].try_send(static_cast<int>(chosen)), goro::status::ok);
       } else {
         EXPECT_EQ(chans[chosen].try_recv(v), goro::status::ok);
+        EXPECT_EQ(v, static_cast<int>(chosen));
       }
     }
   });

@@ -230,7 +230,7 @@ class random_program {
         if (pr.on_thread) {
           threads.emplace_back(body);
         } else {
-          goro::go(std::move(body));  // not go(body): parses as a declaration
+          goro::go(body);
         }
       }
       for (int c = 0; c < n_chans; ++c) {

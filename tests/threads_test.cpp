@@ -118,7 +118,7 @@ TEST_F(threads_test, MixedSendersAndReceivers) {
     for (int i = 0; i < 4; ++i) threads.emplace_back(produce, i);
     for (int i = 4; i < 8; ++i) goro::go(produce, i);
     for (int i = 0; i < 3; ++i) threads.emplace_back(consume);
-    for (int i = 0; i < 3; ++i) goro::go(std::as_const(consume));  // go(consume) would declare
+    for (int i = 0; i < 3; ++i) goro::go(consume);
     senders.wait();
     ch.close();
     receivers.wait();

@@ -140,16 +140,18 @@ void stack_pool::grow(std::size_t count) {
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) throw std::bad_alloc();
   madvise(m, one * count, MADV_NOHUGEPAGE);
-#ifdef GORO_ASAN
-  // LeakSanitizer scans thread stacks, not ours: without this, whatever only a parked
-  // goroutine's frames point to would be reported as leaked at exit.
-  __lsan_register_root_region(m, one * count);
-#endif
+
   char* base = static_cast<char*>(m);
   pool_state& s = state();
   for (std::size_t i = 0; i < count; i++) {
     char* lo = base + i * one + g;
     install_guard(lo - g, g);
+#ifdef GORO_ASAN
+    // LeakSanitizer scans thread stacks, not ours: without this, whatever only a parked
+    // goroutine's frames point to would be reported as leaked at exit. The usable range only:
+    // scanning a guard page would fault.
+    __lsan_register_root_region(lo, size_);
+#endif
     s.free.push_back(stack{lo, size_});
   }
 }

@@ -261,6 +261,8 @@ struct worker {
   goroutine* free_gs = nullptr;
   unsigned n_free_gs = 0;
 
+  int* errno_addr = nullptr;    // this worker thread's errno and exception globals, found once
+  eh_state* eh_addr = nullptr;  // (a worker never changes threads, its goroutines do)
   void* tsan_g0 = nullptr;
   void* tsan_spare[64];
   unsigned n_tsan_spare = 0;
@@ -429,6 +431,16 @@ void free_goroutine_record(worker* w, goroutine* g) noexcept {
   g->next = s.gfree;
   s.gfree = g;
   s.gfree_lock.unlock();
+}
+
+// Heap closures: always allocated with at least max_align_t's alignment, and the alignment is
+// kept in the record so the matching aligned delete is used.
+std::align_val_t closure_align(std::size_t align) noexcept {
+  return std::align_val_t{align < alignof(std::max_align_t) ? alignof(std::max_align_t) : align};
+}
+void free_closure(goroutine* g) noexcept {
+  if (g->closure != g->inline_buf) ::operator delete(g->closure, closure_align(g->closure_align));
+  g->closure = nullptr;
 }
 
 void add_live(std::int64_t d) noexcept {
@@ -759,10 +771,9 @@ GORO_NO_TSAN void switch_out(post_action a) {
   thread_state* t = ts();
   worker* w = t->w;
   goroutine* g = t->g;
-  g->saved_errno = *errno_ptr();
-  eh_state* eh = eh_globals();
-  g->eh = *eh;
-  *eh = eh_state{};
+  g->saved_errno = *w->errno_addr;
+  g->eh = *w->eh_addr;
+  *w->eh_addr = eh_state{};
   w->action = a;
   w->prev = g;
 #ifdef GORO_ASAN
@@ -791,9 +802,10 @@ GORO_NO_TSAN void switch_out(post_action a) {
 #ifdef GORO_ASAN
   __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
 #endif
-  finish_previous(ts()->w);
-  *errno_ptr() = g->saved_errno;
-  *eh_globals() = g->eh;
+  w = ts()->w;
+  finish_previous(w);
+  *w->errno_addr = g->saved_errno;
+  *w->eh_addr = g->eh;
 }
 
 [[noreturn]] GORO_NO_TSAN void goroutine_main(void* arg) {
@@ -809,8 +821,7 @@ GORO_NO_TSAN void switch_out(post_action a) {
     fatal_panic_current_exception(g);
   }
   g->ops->destroy(g->closure);
-  if (g->closure != g->inline_buf) ::operator delete(g->closure);
-  g->closure = nullptr;
+  free_closure(g);
   switch_out(post_action::exit);
   __builtin_unreachable();
 }
@@ -856,11 +867,12 @@ void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
   }
   // A plain thread: it counts as blocked in a goro call while it waits (deadlock detector).
   sched_state& s = S();
+  // The waker takes it off the count (in unpark), so a thread that was woken but has not run
+  // yet already counts as able to wake others.
   s.threads_blocked.fetch_add(1, std::memory_order_seq_cst);
   if (unlock) unlock(arg);
   futex_wait_nonzero(&self->word, kNever);
   self->word.store(0, std::memory_order_relaxed);
-  s.threads_blocked.fetch_sub(1, std::memory_order_seq_cst);
 }
 
 void unpark(parker* p) noexcept {
@@ -868,6 +880,7 @@ void unpark(parker* p) noexcept {
     ready(p->g, true);
     return;
   }
+  S().threads_blocked.fetch_sub(1, std::memory_order_seq_cst);
   S().thread_wakes.fetch_add(1, std::memory_order_relaxed);
   p->word.store(1, std::memory_order_release);  // release: the waker's writes happen before
   futex_wake_one(&p->word);
@@ -1148,6 +1161,8 @@ void* worker_main(void* arg) {
   auto* w = static_cast<worker*>(arg);
   thread_state* t = ts();
   t->w = w;
+  w->errno_addr = errno_ptr();
+  w->eh_addr = eh_globals();
   w->rng = (0x9E3779B97F4A7C15ull * (w->id + 1)) | 1;
   setup_signal_stack();
 #ifdef GORO_TSAN
@@ -1273,13 +1288,13 @@ void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
       throw;
     }
   }
+  g->closure_align = static_cast<std::uint32_t>(align);
   *out = g;
   return g->closure;
 }
 
 void goroutine_abandon(goroutine* g) noexcept {
-  if (g->closure != g->inline_buf) ::operator delete(g->closure);
-  g->closure = nullptr;
+  free_closure(g);
   free_goroutine_record(ts()->w, g);
 }
 
@@ -1342,6 +1357,7 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
         // Disarm the detector before waking run()'s caller: exiting goroutines are not a
         // deadlock, and run() is over for the program's purposes.
         S().run_active.store(false, std::memory_order_release);
+        S().threads_blocked.fetch_sub(1, std::memory_order_seq_cst);  // run()'s caller
         std::atomic<std::uint32_t>* done = c->done;
         done->store(1,
                     std::memory_order_release);  // release: main's writes happen before run returns
@@ -1357,7 +1373,6 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
   s.threads_blocked.fetch_add(1, std::memory_order_seq_cst);
   launch(g, &ops, where, 1);
   futex_wait_nonzero(&done, kNever);
-  s.threads_blocked.fetch_sub(1, std::memory_order_seq_cst);
   const char* lc = std::getenv("GORO_LEAKCHECK");
   if (lc && *lc && std::strcmp(lc, "0") != 0) leak_report();
 }

@@ -60,6 +60,7 @@ struct goroutine {
   std::atomic<std::uint32_t> blocked_line{0};
   int saved_errno = 0;
   int last_worker = -1;
+  std::uint32_t closure_align = 0;  // alignment a heap closure was allocated with
   std::atomic<g_state> state{g_state::dead};
   std::atomic<wait_reason> reason{wait_reason::none};
   bool counted_blocked = false;  // parked for something only another goroutine/thread ends

@@ -179,9 +179,8 @@ TEST(Mixed, ThreadsAndGoroutinesSelectOnSharedChannels) {
     };
     std::thread t1(sender);
     std::thread t2(sender);
-    // Not goro::go(sender): with a single identifier that parses as a declaration.
-    goro::go([sender] { sender(); });
-    goro::go([sender] { sender(); });
+    goro::go(sender);  // a single named callable: a call, not a declaration
+    goro::go(sender);
     long long got = 0;
     int finished = 0;
     while (finished < 4) {

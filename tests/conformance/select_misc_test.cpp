@@ -122,7 +122,7 @@ TEST(Select7, EverySendFormMeetsEveryReceiveForm) {
 // goroutines.go: n goroutines, each forwarding one value from its right channel to its left;
 // a value injected at the right end must come out at the left end, and every goroutine exits.
 TEST(Goroutines, LongChainPassesOneValue) {
-  const int n = conformance::scaled(10000, 5);
+  const int n = conformance::scaled(10000, 20);
   run_checked([n] {
     auto leftmost = make_chan<int>();
     chan<int> left = leftmost;
