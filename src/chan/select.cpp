@@ -53,10 +53,13 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
   std::uint16_t* poll = scratch;
   std::uint16_t* lockorder = scratch + n;
   std::size_t npoll = 0;
-  // Random poll order over the non-nil cases (inside-out Fisher-Yates).
+  // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random word:
+  // each step takes the high bits of a 32-bit multiply (no division), then re-mixes.
+  std::uint64_t r = fastrand();
   for (std::size_t i = 0; i < n; i++) {
     if (!cases[i].c) continue;
-    std::size_t j = static_cast<std::size_t>(fastrand() % (npoll + 1));
+    auto j = static_cast<std::size_t>(((r & 0xffffffffu) * (npoll + 1)) >> 32);
+    r = r * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
     poll[npoll] = poll[j];
     poll[j] = static_cast<std::uint16_t>(i);
     npoll++;

@@ -615,7 +615,14 @@ void ready(goroutine* g, bool next) noexcept {
     // No wakep() for it alone: this worker takes it as soon as the current goroutine parks, and
     // waking an idle worker costs tens of microseconds on a VM. A displaced one is queued and
     // advertised.
-    goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
+    // Only this worker fills runnext (thieves only empty it), so an empty slot can be filled
+    // with a plain store. release: pairs with the acquire exchange that takes it.
+    goroutine* old = w->runnext.load(std::memory_order_relaxed);
+    if (!old) {
+      w->runnext.store(g, std::memory_order_release);
+      return;
+    }
+    old = w->runnext.exchange(g, std::memory_order_acq_rel);
     if (!old) return;
     g = old;
   }
