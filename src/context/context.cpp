@@ -17,22 +17,8 @@
 #include <new>
 #include <vector>
 
+#include "context/sanitizers.hpp"
 #include "goro/detail/spinlock.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define GORO_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GORO_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define GORO_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GORO_TSAN 1
-#endif
-#endif
 #ifdef GORO_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>

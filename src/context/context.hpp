@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "context/sanitizers.hpp"
+
 extern "C" void goro_ctx_switch(void** save_sp, void* load_sp);
 extern "C" void goro_ctx_start();
 

@@ -30,25 +30,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "context/sanitizers.hpp"
 #include "diag/diag.hpp"
 #include "goro/detail/spinlock.hpp"
 #include "goro/errors.hpp"
 #include "goro/runtime.hpp"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define GORO_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define GORO_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define GORO_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define GORO_TSAN 1
-#endif
-#endif
 #ifdef GORO_ASAN
 #include <sanitizer/common_interface_defs.h>
 #endif
@@ -510,7 +496,19 @@ bool idle_remove_locked(worker* w) noexcept {
   return false;
 }
 
-// Wakes one idle worker. With `spinning`, hands it the spinning token (Go's wakep): at most one
+// idle_lock held. Takes the most recently idled worker off the idle list, or null.
+worker* pop_idle_locked() noexcept {
+  sched_state& s = S();
+  worker* w = s.idle_head;
+  if (w) {
+    s.idle_head = w->idle_next;
+    w->idle = false;
+    s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  return w;
+}
+
+// Wakes one idle worker and hands it the spinning token (Go's wakep): at most one
 // spinning worker is woken per submission, never a broadcast.
 void wakep() noexcept {
   sched_state& s = S();
@@ -521,13 +519,8 @@ void wakep() noexcept {
   int zero = 0;
   if (!s.nspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
   s.idle_lock.lock();
-  worker* w = s.idle_head;
-  if (w) {
-    s.idle_head = w->idle_next;
-    w->idle = false;
-    s.npidle.fetch_sub(1, std::memory_order_seq_cst);
-    w->spinning.store(true, std::memory_order_relaxed);
-  }
+  worker* w = pop_idle_locked();
+  if (w) w->spinning.store(true, std::memory_order_relaxed);
   s.idle_lock.unlock();
   if (!w) {
     s.nspinning.fetch_sub(1, std::memory_order_seq_cst);
@@ -541,12 +534,7 @@ void wake_any_idle() noexcept {
   sched_state& s = S();
   if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
   s.idle_lock.lock();
-  worker* w = s.idle_head;
-  if (w) {
-    s.idle_head = w->idle_next;
-    w->idle = false;
-    s.npidle.fetch_sub(1, std::memory_order_seq_cst);
-  }
+  worker* w = pop_idle_locked();
   s.idle_lock.unlock();
   if (w) wake_worker(w);
 }

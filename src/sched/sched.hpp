@@ -49,12 +49,8 @@ struct goroutine {
   void* closure = nullptr;  // inline_buf or heap
   parker park{};
   eh_state eh{};
-#if defined(__SANITIZE_THREAD__)
+#ifdef GORO_TSAN
   void* tsan_fiber = nullptr;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  void* tsan_fiber = nullptr;
-#endif
 #endif
   std::atomic<std::uint32_t> created_line{0};
   std::atomic<std::uint32_t> blocked_line{0};
