@@ -4,7 +4,7 @@
 // alignment, errno and the C++ exception state, across parks, with the goroutines interleaved
 // on one worker (GORO_MAXPROCS=1) or moving between workers (2, GORO_DEBUG_MIGRATE=1).
 // Prints "PASS" and exits 0, or names the first failed check and exits 1.
-#include <goro/goro.hpp>
+#include <execinfo.h>
 
 #include <atomic>
 #include <cerrno>
@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <goro/goro.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -20,12 +22,12 @@ namespace {
 
 std::atomic<int> failures{0};
 
-#define CHECK(cond)                                                                   \
-  do {                                                                                \
-    if (!(cond)) {                                                                    \
-      std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);            \
-      failures.fetch_add(1);                                                          \
-    }                                                                                 \
+#define CHECK(cond)                                                        \
+  do {                                                                     \
+    if (!(cond)) {                                                         \
+      std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
+      failures.fetch_add(1);                                               \
+    }                                                                      \
   } while (0)
 
 // Opaque to the optimizer, so values computed from it are not constant-folded away.
@@ -116,31 +118,30 @@ void select_three(int n) {
   int pending = 7;
   while (a_open || b_open) {
     goro::chan<int> out_live = pending ? out : goro::chan<int>{};  // nil: case never ready
-    goro::select(
-        goro::on_recv(a_live,
-                      [&](std::optional<int> v) {
-                        if (!v) {
-                          a_open = false;
-                          a_live = goro::chan<int>{};
-                          return;
-                        }
-                        sum_a += *v;
-                        got_a++;
-                      }),
-        goro::on_recv(b_live,
-                      [&](std::optional<std::string> v) {
-                        if (!v) {
-                          b_open = false;
-                          b_live = goro::chan<std::string>{};
-                          return;
-                        }
-                        sum_b += std::stol(*v);
-                        got_b++;
-                      }),
-        goro::on_send(out_live, pending, [&] {
-          sent += pending;
-          pending--;
-        }));
+    goro::select(goro::on_recv(a_live,
+                               [&](std::optional<int> v) {
+                                 if (!v) {
+                                   a_open = false;
+                                   a_live = goro::chan<int>{};
+                                   return;
+                                 }
+                                 sum_a += *v;
+                                 got_a++;
+                               }),
+                 goro::on_recv(b_live,
+                               [&](std::optional<std::string> v) {
+                                 if (!v) {
+                                   b_open = false;
+                                   b_live = goro::chan<std::string>{};
+                                   return;
+                                 }
+                                 sum_b += std::stol(*v);
+                                 got_b++;
+                               }),
+                 goro::on_send(out_live, pending, [&] {
+                   sent += pending;
+                   pending--;
+                 }));
   }
   out.close();
   long expect = static_cast<long>(n) * (n - 1) / 2;
@@ -324,6 +325,19 @@ void deep_stack() {
   CHECK(*done.recv() == 200);
 }
 
+// 10. A stack walk from inside a goroutine ends at the goroutine's entry (the unwinder finds
+// no caller of goro_ctx_start) instead of running off the end of the goroutine stack.
+void stack_walk() {
+  auto done = goro::make_chan<int>();
+  goro::go([=] {
+    goro::yield();
+    void* frames[256];
+    done.send(backtrace(frames, 256));
+  });
+  int n = *done.recv();
+  CHECK(n > 0 && n < 64);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -341,6 +355,7 @@ int main(int argc, char** argv) {
     errno_kept(sz(16));
     callee_saved(sz(20000));
     deep_stack();
+    stack_walk();
     return failures.load() ? 1 : 0;
   });
   if (rc != 0 || failures.load() != 0) {
