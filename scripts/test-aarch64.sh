@@ -142,7 +142,7 @@ done
 # ---- ctest tests, with the emulator inserted --------------------------------------------------
 # Reads ctest's JSON test list on stdin, runs the tests in parallel with the emulator inserted.
 runner_py=$(cat <<'EOF'
-import concurrent.futures, json, os, re, subprocess, sys, time
+import concurrent.futures, json, os, re, signal, subprocess, sys, time
 
 jobs, xfail_timeout, emulator = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
 
@@ -181,13 +181,18 @@ def run(test):
     xfail = expects_deadlock(test["command"])
     timeout = xfail_timeout if xfail else props.get("TIMEOUT", 300)
     t0 = time.monotonic()
+    # Own process group: on a timeout the whole tree goes, including the emulated program
+    # that `cmake -P check_output.cmake` started (killing cmake alone would orphan it).
+    p = subprocess.Popen(emulated(test["command"]), env=env, cwd=props.get("WORKING_DIRECTORY"),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        p = subprocess.run(emulated(test["command"]), env=env, cwd=props.get("WORKING_DIRECTORY"),
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
-        ok, out = p.returncode == 0, p.stdout.decode(errors="replace")
-        why = "" if ok else f"exit {p.returncode}"
-    except subprocess.TimeoutExpired as e:
-        ok, out, why = False, (e.stdout or b"").decode(errors="replace"), f"timeout {timeout:g}s"
+        raw, _ = p.communicate(timeout=timeout)
+        ok, why = p.returncode == 0, "" if p.returncode == 0 else f"exit {p.returncode}"
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        raw, _ = p.communicate()
+        ok, why = False, f"timeout {timeout:g}s"
+    out = raw.decode(errors="replace")
     dt = time.monotonic() - t0
     verdict = ("XPASS" if ok else "XFAIL") if xfail else ("PASS" if ok else "FAIL")
     return test["name"], verdict, dt, why, out

@@ -8,10 +8,12 @@
 // transparent huge pages a first touch could otherwise commit 2 MiB.
 #include "context/context.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -79,11 +81,23 @@ pool_state& state() {
   return *s;
 }
 
+// Whether an access to g faults. Some environments accept MADV_GUARD_INSTALL and do nothing
+// (qemu-user returns 0 for advice it does not know): checked once, through a write() from g
+// into a pipe, which fails with EFAULT instead of raising SIGSEGV.
+bool guard_effective(char* g) noexcept {
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return false;
+  bool faulted = write(p[1], g, 1) < 0 && errno == EFAULT;
+  close(p[0]);
+  close(p[1]);
+  return faulted;
+}
+
 void install_guard(char* g, std::size_t len) noexcept {
   pool_state& s = state();
   int mode = s.guard_mode.load(std::memory_order_relaxed);
   if (mode != 2) {
-    if (madvise(g, len, MADV_GUARD_INSTALL) == 0) {
+    if (madvise(g, len, MADV_GUARD_INSTALL) == 0 && (mode == 1 || guard_effective(g))) {
       s.guard_mode.store(1, std::memory_order_relaxed);
       return;
     }
