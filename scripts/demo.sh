@@ -18,9 +18,9 @@ deadlock_line="fatal error: all goroutines are asleep - deadlock!"
 
 cmake --preset release
 # Build only the seed programs when the list is known at configure time; else everything.
-if [[ -f $order ]] && cmake --build --preset release --target $(cut -d' ' -f1 "$order"); then
-  :
-else
+targets=()
+[[ -f $order ]] && mapfile -t targets < <(awk 'NF && $1 !~ /^#/ {print $1}' "$order")
+if ((${#targets[@]} == 0)) || ! cmake --build --preset release --target "${targets[@]}"; then
   cmake --build --preset release
 fi
 if [[ ! -f $order ]]; then

@@ -243,8 +243,9 @@ TEST_F(mutex_test, BlockedLockProceedsAfterUnlock) {
     goro::go([&, started, acquired]() mutable {
       started.send({});
       m.lock();
-      acquired.send(protected_value);
-      m.unlock();
+      int seen = protected_value;
+      m.unlock();  // before the send: once main has the value, run() returns and m is gone
+      acquired.send(seen);
     });
     started.recv();
     protected_value = 42;  // still ours: the other goroutine is stuck in lock()

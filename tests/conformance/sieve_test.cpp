@@ -146,17 +146,20 @@ void composites(recv_chan<int> primes, send_chan<int> out, recv_chan<goro::signa
   };
   add_prime(3);
   long long last = 3;
-  std::optional<int> pending;  // received from `primes`, stream not added yet
+  // A prime received from `primes` whose stream is not added yet (0: none). Not an optional:
+  // g++ 12 -O2 warns that its value may be used uninitialized.
+  int pending = 0;
   while (!quitting && !heap.empty()) {
     const long long x = heap.top().value;
-    if (!pending && x >= (last + 2) * (last + 2)) {
-      pending = recv_or_quit(primes, quit);
-      if (!pending) break;
-      last = *pending;
+    if (pending == 0 && x >= (last + 2) * (last + 2)) {
+      std::optional<int> p = recv_or_quit(primes, quit);
+      if (!p) break;
+      pending = *p;
+      last = pending;
     }
-    if (pending && static_cast<long long>(*pending) * *pending <= x) {
-      add_prime(*pending);
-      pending.reset();
+    if (pending != 0 && static_cast<long long>(pending) * pending <= x) {
+      add_prime(pending);
+      pending = 0;
       continue;
     }
     peeked top = heap.top();
