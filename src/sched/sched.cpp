@@ -541,6 +541,10 @@ void wake_any_idle() noexcept {
 
 void push_global(goroutine* g) noexcept {
   S().global.push(g);
+  // seq_cst: orders the push before wakep()'s read of npidle; pairs with the re-check after
+  // npidle.fetch_add in find_runnable(). Without it a worker going idle could miss this
+  // goroutine while we miss the worker.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   wakep();
 }
 
@@ -1093,6 +1097,16 @@ goroutine* find_runnable(worker* w) {
     s.idle_head = w;
     s.npidle.fetch_add(1, std::memory_order_seq_cst);
     s.idle_lock.unlock();
+    // A goroutine queued globally by a thread that saw npidle before our increment: it did
+    // not wake anyone, so look once more (pairs with the fence in push_global).
+    if (s.global.size() != 0) {
+      s.idle_lock.lock();
+      bool removed = w->idle && idle_remove_locked(w);
+      // nspinning still counts us if we were spinning: keep the token.
+      if (removed && was_spinning) w->spinning.store(true, std::memory_order_relaxed);
+      s.idle_lock.unlock();
+      if (removed) continue;
+    }
 
     if (was_spinning && s.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1 &&
         work_visible()) {
