@@ -108,9 +108,10 @@ auto on_recv(const recv_chan<T>& ch, F f,
   return detail::recv_case<T, F>{ch.impl(), std::move(f), where, {}};
 }
 
-// A send case: f() runs after the value was handed over. An lvalue or xvalue of type T is
-// referred to, not copied, and moved from only if this case is chosen; anything else is
-// converted to T inside the case.
+// A send case: f() runs after the value was handed over. A value of type T is referred to,
+// not copied, and moved from only if this case is chosen; anything else is converted to T
+// inside the case. Like every case, it must be passed to select() in the full expression that
+// makes it: `auto c = on_send(ch, 42);` would refer to a temporary that is gone.
 template <class T, class U, class F = detail::no_handler>
 auto on_send(const chan<T>& ch, U&& value, F f = {},
              std::source_location where = std::source_location::current()) {
