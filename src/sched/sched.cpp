@@ -451,8 +451,6 @@ parker* current_parker() noexcept {
   thread_state* t = ts();
   return t->g ? &t->g->park : &t->thread_parker;
 }
-bool run_in_progress() noexcept { return S().run_active.load(std::memory_order_acquire); }
-unsigned num_procs() noexcept { return S().procs.load(std::memory_order_relaxed); }
 
 std::int64_t live_goroutines() noexcept {
   sched_state& s = S();
@@ -541,10 +539,11 @@ void wake_any_idle() noexcept {
 
 void push_global(goroutine* g) noexcept {
   S().global.push(g);
-  // seq_cst: orders the push before wakep()'s read of npidle; pairs with the re-check after
-  // npidle.fetch_add in find_runnable(). Without it a worker going idle could miss this
-  // goroutine while we miss the worker.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // An RMW on npidle, not a fence (TSan does not model fences): either it comes after a
+  // worker's npidle.fetch_add and wakep() sees that worker idle, or before, and that worker's
+  // re-check of the global queue in find_runnable() sees this push. Without it a worker going
+  // idle could miss this goroutine while we miss the worker.
+  S().npidle.fetch_add(0, std::memory_order_seq_cst);
   wakep();
 }
 
@@ -1098,7 +1097,7 @@ goroutine* find_runnable(worker* w) {
     s.npidle.fetch_add(1, std::memory_order_seq_cst);
     s.idle_lock.unlock();
     // A goroutine queued globally by a thread that saw npidle before our increment: it did
-    // not wake anyone, so look once more (pairs with the fence in push_global).
+    // not wake anyone, so look once more (pairs with the RMW in push_global).
     if (s.global.size() != 0) {
       s.idle_lock.lock();
       bool removed = w->idle && idle_remove_locked(w);

@@ -64,8 +64,6 @@ struct goroutine {
 };
 
 // Every goroutine record ever made (never freed, reused through free lists), for dump().
-template <class F>
-void for_each_goroutine(F&& f);
 std::size_t goroutine_count_all() noexcept;  // records ever made
 goroutine* goroutine_at(std::size_t i) noexcept;
 
@@ -84,16 +82,8 @@ void sleep_g(std::int64_t until, const std::source_location& where);
 
 // Runtime lifecycle.
 void ensure_started(const options* opts);
-bool run_in_progress() noexcept;
-unsigned num_procs() noexcept;
 
 // Deadlock detector state, summed over workers (see sched.cpp, "Deadlock detection").
 std::int64_t live_goroutines() noexcept;
-
-template <class F>
-void for_each_goroutine(F&& f) {
-  std::size_t n = goroutine_count_all();
-  for (std::size_t i = 0; i < n; i++) f(goroutine_at(i));
-}
 
 }  // namespace goro::detail
