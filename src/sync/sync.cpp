@@ -70,8 +70,8 @@ void mutex::lock_slow(const std::source_location& where) {
   me.who = detail::current_parker();
   waiters_.push(&me);
   detail::park(me.who, detail::unlock_spinlock, &lock_, detail::wait_reason::mutex_lock, where);
-  // Woken by unlock_slow(): we own the mutex now. acquire: pairs with its release store.
-  std::atomic_thread_fence(std::memory_order_acquire);
+  // Woken by unlock_slow(): we own the mutex now. The unlocker's writes happen before this
+  // point through the lock_ hand-over and the wakeup (run queue or futex, release/acquire).
 }
 
 void mutex::unlock_slow() {
