@@ -16,6 +16,8 @@
 #include <thread>
 #include <utility>
 
+#include "test_util.hpp"
+
 #if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 #define GORO_CONFORMANCE_SANITIZED 1
 #elif defined(__has_feature)
@@ -43,12 +45,7 @@ constexpr int scaled(int n, int divisor = 10) {
 // returned from its function may still be unwinding on its worker thread when run() returns,
 // so this polls; the bound only turns a real leak into a failure instead of a hang.
 inline void expect_no_leaks() {
-  using namespace std::chrono_literals;
-  const auto give_up = std::chrono::steady_clock::now() + 10s;
-  while ((goro::num_goroutine() != 0 || goro::debug::live_stacks() != 0) &&
-         std::chrono::steady_clock::now() < give_up) {
-    std::this_thread::sleep_for(1ms);
-  }
+  goro_test::wait_until_quiescent(std::chrono::seconds(10));
   EXPECT_EQ(goro::num_goroutine(), 0u) << "goroutines leaked by the test";
   EXPECT_EQ(goro::debug::live_stacks(), 0u) << "goroutine stacks leaked by the test";
 }
