@@ -277,6 +277,13 @@ __attribute__((noinline)) thread_state* ts() noexcept {
 constexpr std::size_t kSegBits = 12, kSegSize = std::size_t{1} << kSegBits, kMaxSegs = 4096;
 constexpr std::size_t kSlab = 64;
 
+// A chain of dead goroutine records (through goroutine::next) in the global free list.
+struct record_batch {
+  goroutine* first;
+  unsigned n;
+  record_batch* next;
+};
+
 struct sched_state {
   worker* workers[kMaxWorkers] = {};
   std::atomic<unsigned> nworkers{0};  // threads started
@@ -302,7 +309,7 @@ struct sched_state {
   std::atomic<std::size_t> live_stacks{0};
 
   spinlock gfree_lock;
-  goroutine* gfree = nullptr;  // guarded by gfree_lock
+  record_batch* gfree_batches = nullptr;  // guarded by gfree_lock
 
   spinlock allg_lock;
   goroutine* slab = nullptr;  // guarded by allg_lock
@@ -389,34 +396,59 @@ goroutine* new_goroutine_record() {
   return g;
 }
 
+// Dead records move between a worker's free list and the global one in batches of
+// kRecordBatch, chained through `next`, so a spawner on one worker and a runner on another pay
+// one lock round trip per batch, not per goroutine (Go's gfget/gfput).
+constexpr unsigned kRecordBatch = 64;
+
 goroutine* get_goroutine_record() {
-  if (worker* w = ts()->w; w && w->free_gs) {
+  worker* w = ts()->w;
+  if (w && !w->free_gs) {
+    sched_state& s = S();
+    s.gfree_lock.lock();
+    if (s.gfree_batches) {
+      w->free_gs = s.gfree_batches->first;
+      w->n_free_gs = s.gfree_batches->n;
+      s.gfree_batches = s.gfree_batches->next;
+    }
+    s.gfree_lock.unlock();
+  }
+  if (w && w->free_gs) {
     goroutine* g = w->free_gs;
     w->free_gs = g->next;
     w->n_free_gs--;
     return g;
   }
+  return new_goroutine_record();
+}
+
+// The batch header lives in the first dead record's closure buffer, unused while it is dead.
+void push_record_batch(goroutine* first, unsigned n) noexcept {
+  auto* b = ::new (first->inline_buf) record_batch{first, n, nullptr};
   sched_state& s = S();
   s.gfree_lock.lock();
-  goroutine* g = s.gfree;
-  if (g) s.gfree = g->next;
+  b->next = s.gfree_batches;
+  s.gfree_batches = b;
   s.gfree_lock.unlock();
-  return g ? g : new_goroutine_record();
 }
 
 void free_goroutine_record(worker* w, goroutine* g) noexcept {
   g->id.store(0, std::memory_order_relaxed);
-  if (w && w->n_free_gs < 256) {
-    g->next = w->free_gs;
-    w->free_gs = g;
-    w->n_free_gs++;
+  if (!w) {  // a plain thread whose closure threw
+    g->next = nullptr;
+    push_record_batch(g, 1);
     return;
   }
-  sched_state& s = S();
-  s.gfree_lock.lock();
-  g->next = s.gfree;
-  s.gfree = g;
-  s.gfree_lock.unlock();
+  g->next = w->free_gs;
+  w->free_gs = g;
+  if (++w->n_free_gs < 2 * kRecordBatch) return;
+  // Hand the oldest kRecordBatch (the coldest) to the global list.
+  goroutine* keep_last = w->free_gs;
+  for (unsigned i = 1; i < w->n_free_gs - kRecordBatch; i++) keep_last = keep_last->next;
+  goroutine* batch = keep_last->next;
+  keep_last->next = nullptr;
+  w->n_free_gs -= kRecordBatch;
+  push_record_batch(batch, kRecordBatch);
 }
 
 // Heap closures: always allocated with at least max_align_t's alignment, and the alignment is
@@ -547,14 +579,16 @@ void push_global(goroutine* g) noexcept {
   wakep();
 }
 
-// Owner: queues g locally, spilling half the ring to the global queue when it is full.
-void push_local(worker* w, goroutine* g) noexcept {
-  if (w->q.push(g)) return;
+// Owner: queues g locally, spilling half the ring to the global queue when it is full. Returns
+// true when it spilled.
+bool push_local(worker* w, goroutine* g) noexcept {
+  if (w->q.push(g)) return false;
   goroutine* batch[run_queue::kSize / 2 + 1];
   std::uint32_t n = w->q.take_half(batch);
   batch[n++] = g;
   for (std::uint32_t i = 0; i + 1 < n; i++) batch[i]->next = batch[i + 1];
   S().global.push(batch[0], batch[n - 1], n);
+  return true;
 }
 
 // Forced migration: queue g on a worker other than the one it last ran on.
@@ -1308,7 +1342,8 @@ void goroutine_abandon(goroutine* g) noexcept {
 
 namespace {
 
-void launch(goroutine* g, const closure_ops* ops, const std::source_location& where,
+// Returns true when the caller's run queue overflowed.
+bool launch(goroutine* g, const closure_ops* ops, const std::source_location& where,
             std::uint64_t id) {
   sched_state& s = S();
   thread_state* t = ts();
@@ -1330,18 +1365,23 @@ void launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
   if (w && !s.debug_migrate && w->id < s.procs.load(std::memory_order_relaxed)) {
     // Like Go: the new goroutine runs next; the one it displaces is queued for anyone to steal.
     goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
-    if (old) push_local(w, old);
+    bool spilled = old && push_local(w, old);
     wakep();
-  } else {
-    push_global(g);
+    return spilled;
   }
+  push_global(g);
+  return false;
 }
 
 }  // namespace
 
 void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_location& where) {
   ensure_started(nullptr);
-  launch(g, ops, where, S().next_id.fetch_add(1, std::memory_order_relaxed));
+  // A goroutine that has filled its worker's run queue yields, as Go's preemption would make it
+  // do eventually: the goroutines it made run while their records and stacks are still hot,
+  // instead of piling up by the million in the global queue.
+  if (launch(g, ops, where, S().next_id.fetch_add(1, std::memory_order_relaxed)) && current_g())
+    switch_out(post_action::yield);
 }
 
 void run_main(void (*fn)(void*), void* arg, const options& opts,
