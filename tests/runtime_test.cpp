@@ -432,4 +432,30 @@ TEST_F(run_test, NestedSpawnTree) {
   EXPECT_EQ(nodes.load(), (1L << (depth + 1)) - 1);
 }
 
+// A goroutine woken by a channel operation is queued on the waker's worker without waking an
+// idle one (that keeps channel-bound programs on one core). When the waker then computes
+// without blocking, another worker must still take the queued goroutine: here the waker spins
+// until the woken goroutine has run, which it can only do elsewhere.
+TEST_F(run_test, WokenGoroutineQueuedBehindBusyWakerRunsElsewhere) {
+  if (goro_test::configured_max_procs() == 1) GTEST_SKIP() << "needs a second worker";
+  for (int round = 0; round < 20; round++) {
+    goro::run([] {
+      std::atomic<bool> first_ran{false};
+      auto a = goro::make_chan<int>();
+      auto b = goro::make_chan<int>();
+      goro::go([a, &first_ran] {
+        a.recv();
+        first_ran = true;
+      });
+      goro::go([b] { b.recv(); });
+      for (int i = 0; i < 100; i++) goro::yield();  // usually both are parked by now
+      a.send(1);                                    // the first goes to this worker's runnext
+      b.send(2);                                    // the second displaces it into the queue
+      while (!first_ran.load()) {
+      }
+    });
+    ASSERT_TRUE(goro_test::wait_until_quiescent()) << "round " << round;
+  }
+}
+
 }  // namespace

@@ -242,6 +242,7 @@ struct worker {
   rtimer* sleep_timer = nullptr;
 
   std::uint64_t rng = 0;
+  std::int64_t watch_ns = 0;  // how long the next watch sleep lasts (adapts; see find_runnable)
   stack stack_cache[64];
   unsigned n_stacks = 0;
   goroutine* free_gs = nullptr;
@@ -293,6 +294,7 @@ struct sched_state {
   worker* idle_head = nullptr;  // guarded by idle_lock
   std::atomic<int> npidle{0};
   std::atomic<int> nspinning{0};
+  std::atomic<int> nwatching{0};  // idle workers in a watch sleep (see find_runnable)
 
   std::atomic<bool> started{false};
   std::mutex start_mutex;
@@ -569,6 +571,18 @@ void wake_any_idle() noexcept {
   if (w) wake_worker(w);
 }
 
+// Makes sure an idle worker watches the busy ones (see find_runnable) after something was
+// queued without a wakep().
+void ensure_watcher() noexcept {
+  sched_state& s = S();
+  if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
+  // An RMW, not a load: it orders our queue push before it, so a watcher that stops watching
+  // (its decrement comes later) sees the push when it looks for a backlog.
+  if (s.nwatching.fetch_add(0, std::memory_order_seq_cst) != 0) return;
+  if (s.nspinning.load(std::memory_order_seq_cst) != 0) return;
+  wake_any_idle();
+}
+
 void push_global(goroutine* g) noexcept {
   S().global.push(g);
   // An RMW on npidle, not a fence (TSan does not model fences): either it comes after a
@@ -649,7 +663,14 @@ void ready(goroutine* g, bool next) noexcept {
     }
     old = w->runnext.exchange(g, std::memory_order_acq_rel);
     if (!old) return;
-    g = old;
+    // The displaced goroutine is queued without a wakep(): this worker runs it as soon as the
+    // current goroutine parks, and in a program bound by communication a second worker taking
+    // it only makes both fight over the same channel (mpmc: 14 ns/op on one worker, 60-90 on
+    // two). An idle worker watches instead and takes the queue if this worker turns out to be
+    // running long goroutines (find_runnable).
+    push_local(w, old);
+    ensure_watcher();
+    return;
   }
   push_local(w, g);
   wakep();
@@ -973,16 +994,45 @@ goroutine* steal(worker* w) noexcept {
   return nullptr;
 }
 
-// A goroutine sitting in runnext while its worker runs something else for long: take it
-// (Go lets runnext be stolen after a short delay; we do it when we would otherwise sleep).
-goroutine* steal_stale_runnext(worker* w, const std::uint64_t* ticks_before) noexcept {
+// Watching. A worker with nothing to do while another has goroutines queued sleeps briefly
+// instead of stealing them at once, then takes them only if that worker has been running long
+// goroutines meanwhile: a queue that drains through short goroutines (a channel-bound program)
+// is better left on one core, a queue stuck behind a long computation is worth a second one.
+constexpr std::int64_t kWatchMinNs = 50'000;
+constexpr std::int64_t kWatchMaxNs = 1'000'000;
+constexpr std::int64_t kWorthStealingNs = 2'000;  // mean run length that pays for moving work
+
+bool backlog_elsewhere(worker* w) noexcept {
   sched_state& s = S();
   unsigned procs = s.procs.load(std::memory_order_relaxed);
   for (unsigned i = 0; i < procs; i++) {
     worker* v = s.workers[i];
+    if (v != w && (v->q.size() || v->inbox.size() || v->runnext.load(std::memory_order_relaxed)))
+      return true;
+  }
+  return false;
+}
+
+// Steals from a worker that has scheduled few goroutines in `elapsed` ns since ticks_before
+// was taken: half its queue, else what others handed it (forced migration), else its runnext
+// (runnext last, as in Go).
+goroutine* steal_from_slow(worker* w, const std::uint64_t* ticks_before,
+                           std::int64_t elapsed) noexcept {
+  sched_state& s = S();
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  goroutine* batch[run_queue::kSize / 2 + 1];
+  for (unsigned i = 0; i < procs; i++) {
+    worker* v = s.workers[i];
     if (v == w) continue;
-    if (v->schedtick.load(std::memory_order_relaxed) != ticks_before[i]) continue;
-    goroutine* g = v->runnext.load(std::memory_order_acquire);
+    std::uint64_t ran = v->schedtick.load(std::memory_order_relaxed) - ticks_before[i];
+    if (static_cast<std::int64_t>(ran + 1) * kWorthStealingNs > elapsed) continue;
+    if (std::uint32_t n = v->q.steal_half(batch)) {
+      for (std::uint32_t k = 1; k < n; k++) push_local(w, batch[k]);
+      return batch[0];
+    }
+    goroutine* g = nullptr;
+    if (v->inbox.size() && v->inbox.pop(&g, 1)) return g;  // forced migration's hand-over
+    g = v->runnext.load(std::memory_order_acquire);
     if (g && v->runnext.compare_exchange_strong(g, nullptr, std::memory_order_acq_rel)) return g;
   }
   return nullptr;
@@ -994,14 +1044,6 @@ bool work_visible() noexcept {
   unsigned procs = s.procs.load(std::memory_order_relaxed);
   for (unsigned i = 0; i < procs; i++)
     if (s.workers[i]->q.size() != 0) return true;
-  return false;
-}
-
-bool any_runnext() noexcept {
-  sched_state& s = S();
-  unsigned procs = s.procs.load(std::memory_order_relaxed);
-  for (unsigned i = 0; i < procs; i++)
-    if (s.workers[i]->runnext.load(std::memory_order_relaxed)) return true;
   return false;
 }
 
@@ -1065,7 +1107,11 @@ goroutine* find_runnable(worker* w) {
   deadlock_signature suspect{};
   bool suspected = false;
   std::uint64_t ticks_before[kMaxWorkers];
-  bool have_ticks = false;
+  std::int64_t watch_since = 0;  // non-zero: we slept watching; ticks_before is the snapshot
+  // Stealing at once is for a worker that just ran out of work or was handed the spinning token
+  // by wakep(); one woken for any other reason watches first.
+  bool may_spin = true;
+  if (w->watch_ns == 0) w->watch_ns = kWatchMinNs;
   for (;;) {
     if (w->id >= s.procs.load(std::memory_order_acquire)) {
       // Dormant (max_procs was lowered): hand everything over and wait to be needed again.
@@ -1095,7 +1141,7 @@ goroutine* find_runnable(worker* w) {
       return g;
     }
     // Steal, as a spinning worker, unless half the busy workers already spin.
-    if (!w->spinning.load(std::memory_order_relaxed)) {
+    if (may_spin && !w->spinning.load(std::memory_order_relaxed)) {
       int busy = static_cast<int>(s.procs.load(std::memory_order_relaxed)) -
                  s.npidle.load(std::memory_order_seq_cst);
       if (2 * s.nspinning.load(std::memory_order_seq_cst) < busy) {
@@ -1109,12 +1155,15 @@ goroutine* find_runnable(worker* w) {
         return g;
       }
     }
-    if (have_ticks) {
-      if ((g = steal_stale_runnext(w, ticks_before))) {
+    if (watch_since) {
+      g = steal_from_slow(w, ticks_before, now_ns() - watch_since);
+      watch_since = 0;
+      // Back off while the watched workers keep draining their queues by themselves.
+      w->watch_ns = g ? kWatchMinNs : std::min(2 * w->watch_ns, kWatchMaxNs);
+      if (g) {
         reset_spinning(w);
         return g;
       }
-      have_ticks = false;
     }
 
     // Nothing to do: go idle.
@@ -1156,13 +1205,17 @@ goroutine* find_runnable(worker* w) {
     }
 
     std::int64_t deadline = timers_next();
-    if (any_runnext()) {
+    // A goroutine queued without a wakep() after this look is queued by someone who sees
+    // nwatching == 0 and wakes us (ensure_watcher()), or who saw an earlier watcher, which looks
+    // again after it stops watching.
+    bool watching = backlog_elsewhere(w);
+    if (watching) {
+      s.nwatching.fetch_add(1, std::memory_order_seq_cst);
       unsigned procs = s.procs.load(std::memory_order_relaxed);
       for (unsigned i = 0; i < procs; i++)
         ticks_before[i] = s.workers[i]->schedtick.load(std::memory_order_relaxed);
-      have_ticks = true;
-      std::int64_t soon = now_ns() + 1000000;  // 1 ms
-      if (soon < deadline) deadline = soon;
+      watch_since = now_ns();
+      if (watch_since + w->watch_ns < deadline) deadline = watch_since + w->watch_ns;
     }
     deadlock_signature sig;
     s.idle_lock.lock();
@@ -1195,7 +1248,9 @@ goroutine* find_runnable(worker* w) {
       s.idle_lock.unlock();
       if (!removed) woken = futex_wait_nonzero(&w->park_word, kNever);  // a waker got us first
     }
+    if (watching) s.nwatching.fetch_sub(1, std::memory_order_seq_cst);
     if (woken) w->park_word.store(0, std::memory_order_relaxed);
+    may_spin = w->spinning.load(std::memory_order_relaxed);  // wakep() handed us its token
   }
 }
 
