@@ -82,11 +82,7 @@ constexpr unsigned kMaxWorkers = 256;
 
 void spin_pause_slow(unsigned& spins) noexcept {
   if (++spins < 64) {
-#if defined(__x86_64__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
+    spin_pause();
   } else {
     sched_yield();  // the holder may have been preempted; on 2 vCPUs spinning would not help
   }
@@ -985,11 +981,7 @@ goroutine* steal(worker* w) noexcept {
       for (std::uint32_t k = 1; k < n; k++) push_local(w, batch[k]);
       return batch[0];
     }
-    for (unsigned k = 0; k < 64; k++) {
-#if defined(__x86_64__)
-      __builtin_ia32_pause();
-#endif
-    }
+    for (unsigned k = 0; k < 64; k++) spin_pause();
   }
   return nullptr;
 }

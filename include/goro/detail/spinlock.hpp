@@ -6,6 +6,15 @@
 
 namespace goro::detail {
 
+// One spin-wait hint to the CPU.
+inline void spin_pause() noexcept {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 void spin_pause_slow(unsigned& spins) noexcept;  // pause, then sched_yield after a while
 
 class spinlock {
@@ -24,10 +33,16 @@ class spinlock {
  private:
   void lock_slow() noexcept {
     unsigned spins = 0;
+    unsigned backoff = 1;
     do {
+      // Exponential backoff before looking again: the holder's core keeps the line while we
+      // wait, so a burst of operations by one core is not paid for with one transfer each.
+      for (unsigned i = 0; i < backoff; i++) spin_pause();
+      if (backoff < 64) backoff *= 2;
       while (locked_.load(std::memory_order_relaxed)) spin_pause_slow(spins);
     } while (locked_.exchange(true, std::memory_order_acquire));
   }
+
   std::atomic<bool> locked_{false};
 };
 
