@@ -95,6 +95,23 @@ void run_recv_handler(F& f, std::optional<T> v) {
     std::invoke(f);
 }
 
+// Runs the handler of the chosen case C (a receive: `ok` says whether a value arrived).
+template <class C>
+void run_case(void* p, bool ok) {
+  C& c = *static_cast<C*>(p);
+  if constexpr (C::kind == 0) {
+    using T = std::remove_cvref_t<decltype(*c.slot.ptr())>;
+    std::optional<T> v;
+    if (ok) {
+      v.emplace(std::move(*c.slot.ptr()));
+      c.slot.ptr()->~T();
+    }
+    run_recv_handler<T>(c.f, std::move(v));
+  } else {
+    std::invoke(c.f);
+  }
+}
+
 }  // namespace detail
 
 // A receive case: f(std::optional<T>) (nullopt when the channel is closed) or f().
@@ -177,27 +194,12 @@ requires(sizeof...(Cases) > 0) std::size_t select(Cases&&... cases) {
     std::size_t chosen = detail::select_impl(descs, n, n_default != 0, scratch,
                                              reinterpret_cast<detail::waiter*>(waiters), where);
     std::size_t chosen_pos = chosen == n ? default_pos : pos[chosen];
-
-    std::size_t arg = 0;
-    auto dispatch = [&](auto& c) {
-      using C = std::remove_cvref_t<decltype(c)>;
-      if (arg++ != chosen_pos) return;
-      if constexpr (C::kind == 2) {
-        std::invoke(c.f);
-      } else if constexpr (C::kind == 1) {
-        std::invoke(c.f);
-      } else {
-        using T = std::remove_cvref_t<decltype(*c.slot.ptr())>;
-        if (descs[chosen].ok) {
-          std::optional<T> v(std::move(*c.slot.ptr()));
-          c.slot.ptr()->~T();
-          detail::run_recv_handler<T>(c.f, std::move(v));
-        } else {
-          detail::run_recv_handler<T>(c.f, std::nullopt);
-        }
-      }
-    };
-    (dispatch(cases), ...);
+    // One indirect call through a table, not a branch per case: cases of the same type share a
+    // handler runner, so a select choosing at random among them costs no mispredicted branch.
+    using runner = void (*)(void* c, bool ok);
+    static constexpr runner runners[] = {&detail::run_case<std::remove_cvref_t<Cases>>...};
+    void* objects[] = {static_cast<void*>(&cases)...};
+    runners[chosen_pos](objects[chosen_pos], chosen != n && descs[chosen].ok);
     return chosen_pos;
   }
 }

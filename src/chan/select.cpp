@@ -32,7 +32,7 @@ struct lock_set {
 };
 
 // lock held for c. Completes case i if it can; returns the result.
-op_result try_case(select_case& sc, waiter** wake) {
+[[gnu::always_inline]] inline op_result try_case(select_case& sc, waiter** wake) {
   return sc.is_send ? sc.c->send_locked(sc.elem, wake) : sc.c->recv_locked(sc.elem, wake);
 }
 
@@ -48,10 +48,19 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
 
 }  // namespace
 
+namespace {
+
+// Passes 1 to 3 (see the top of this file), for when pass 0 found nothing ready. Out of line so
+// that the common case does not pay for this part's stack frame.
+[[gnu::noinline]] std::size_t select_block(select_case* cases, const std::uint16_t* poll,
+                                           std::size_t npoll, std::uint16_t* lockorder,
+                                           waiter* waiters, const std::source_location& where);
+
+}  // namespace
+
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
                         waiter* waiters, const std::source_location& where) {
   std::uint16_t* poll = scratch;
-  std::uint16_t* lockorder = scratch + n;
   std::size_t npoll = 0;
   // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random word:
   // each step takes the high bits of a 32-bit multiply (no division), then re-mixes.
@@ -78,7 +87,14 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
     if (r != op_result::not_ready) return finish(cases, poll[k], r);
   }
   if (has_default) return n;
+  return select_block(cases, poll, npoll, scratch + n, waiters, where);
+}
 
+namespace {
+
+std::size_t select_block(select_case* cases, const std::uint16_t* poll, std::size_t npoll,
+                         std::uint16_t* lockorder, waiter* waiters,
+                         const std::source_location& where) {
   parker* self = current_parker();
   if (npoll == 0) {  // only nil channels: blocks forever
     for (;;) park(self, nullptr, nullptr, wait_reason::select, where);
@@ -134,5 +150,7 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
   locks.unlock();
   return finish(cases, win->case_index, win->success ? op_result::ok : op_result::closed);
 }
+
+}  // namespace
 
 }  // namespace goro::detail

@@ -224,6 +224,8 @@ struct worker {
   worker* idle_next = nullptr;  // guarded by idle_lock
   std::atomic<std::uint64_t> schedtick{0};
   std::atomic<std::int64_t> live_delta{0};
+  std::atomic<std::int64_t> stacks_delta{0};  // stacks taken minus returned here (owner writes)
+  std::uint64_t next_id = 0, end_id = 0;      // goroutine ids reserved for this worker
   std::atomic<std::int64_t> blocked_delta{0};
   std::int64_t coarse_now = 0;  // last clock reading, for "blocked since"
 
@@ -304,7 +306,6 @@ struct sched_state {
   std::atomic<std::uint64_t> thread_wakes{0};
   int extra_threads = 0;  // threads the sanitizer runtime starts behind our back
   std::atomic<std::uint64_t> next_id{2};
-  std::atomic<std::size_t> live_stacks{0};
 
   spinlock gfree_lock;
   record_batch* gfree_batches = nullptr;  // guarded by gfree_lock
@@ -490,11 +491,12 @@ std::int64_t live_goroutines() noexcept {
   return n;
 }
 
+// One state per thread, reached directly: this function is out of line, so its thread-local
+// address is computed afresh on every call, whichever worker the caller runs on.
 std::uint64_t fastrand() noexcept {
-  thread_state* t = ts();
-  if (t->w) return xorshift(t->w->rng);
   static thread_local std::uint64_t r = 0;
-  if (r == 0) r = (reinterpret_cast<std::uintptr_t>(&r) | 1) * 0x9E3779B97F4A7C15ull;
+  if (__builtin_expect(r == 0, 0))
+    r = (reinterpret_cast<std::uintptr_t>(&r) | 1) * 0x9E3779B97F4A7C15ull;
   return xorshift(r);
 }
 
@@ -571,9 +573,10 @@ void wake_any_idle() noexcept {
 // queued without a wakep().
 void ensure_watcher() noexcept {
   sched_state& s = S();
-  if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
-  // An RMW, not a load: it orders our queue push before it, so a watcher that stops watching
-  // (its decrement comes later) sees the push when it looks for a backlog.
+  // RMWs, not loads: they order our queue push before them. A worker going idle after this
+  // (its npidle increment comes later) sees the push when it looks for a backlog; so does a
+  // watcher that stops watching (its decrement comes later).
+  if (s.npidle.fetch_add(0, std::memory_order_seq_cst) == 0) return;
   if (s.nwatching.fetch_add(0, std::memory_order_seq_cst) != 0) return;
   if (s.nspinning.load(std::memory_order_seq_cst) != 0) return;
   wake_any_idle();
@@ -678,7 +681,8 @@ void ready(goroutine* g, bool next) noexcept {
 namespace {
 
 void release_stack(worker* w, const stack& st) noexcept {
-  S().live_stacks.fetch_sub(1, std::memory_order_relaxed);
+  w->stacks_delta.store(w->stacks_delta.load(std::memory_order_relaxed) - 1,
+                        std::memory_order_relaxed);
   if (w->n_stacks == std::size(w->stack_cache)) {
     S().pool.put(w->stack_cache + w->n_stacks / 2, w->n_stacks / 2);
     w->n_stacks /= 2;
@@ -690,7 +694,8 @@ stack acquire_stack(worker* w) {
   if (w->n_stacks == 0) w->n_stacks = S().pool.get(w->stack_cache, 16);
   stack st = w->stack_cache[--w->n_stacks];
   stack_prepare_reuse(st);
-  S().live_stacks.fetch_add(1, std::memory_order_relaxed);
+  w->stacks_delta.store(w->stacks_delta.load(std::memory_order_relaxed) + 1,
+                        std::memory_order_relaxed);
   return st;
 }
 
@@ -1270,6 +1275,10 @@ void* worker_main(void* arg) {
 #endif
   for (;;) {
     goroutine* g = find_runnable(w);
+    // However it found g (its own queue, the global one, a steal), a spinning worker stops
+    // spinning now: counted as spinning while it runs g, it would keep wakep() and
+    // ensure_watcher() from waking anyone while nobody looks for work.
+    reset_spinning(w);
     execute(w, g);
   }
   return nullptr;
@@ -1422,13 +1431,29 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
 
 }  // namespace
 
+namespace {
+
+// Workers reserve ids in batches (Go's goidcache) so that goroutines spawned on several workers
+// do not all hit one shared counter. Ids stay unique, not ordered across workers.
+std::uint64_t new_goroutine_id() noexcept {
+  constexpr std::uint64_t kIdBatch = 16;
+  worker* w = ts()->w;
+  if (!w) return S().next_id.fetch_add(1, std::memory_order_relaxed);
+  if (w->next_id == w->end_id) {
+    w->next_id = S().next_id.fetch_add(kIdBatch, std::memory_order_relaxed);
+    w->end_id = w->next_id + kIdBatch;
+  }
+  return w->next_id++;
+}
+
+}  // namespace
+
 void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_location& where) {
   ensure_started(nullptr);
   // A goroutine that has filled its worker's run queue yields, as Go's preemption would make it
   // do eventually: the goroutines it made run while their records and stacks are still hot,
   // instead of piling up by the million in the global queue.
-  if (launch(g, ops, where, S().next_id.fetch_add(1, std::memory_order_relaxed)) && current_g())
-    switch_out(post_action::yield);
+  if (launch(g, ops, where, new_goroutine_id()) && current_g()) switch_out(post_action::yield);
 }
 
 void run_main(void (*fn)(void*), void* arg, const options& opts,
@@ -1518,7 +1543,11 @@ void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
 
 namespace debug {
 std::size_t live_stacks() noexcept {
-  return detail::S().live_stacks.load(std::memory_order_relaxed);
+  detail::sched_state& s = detail::S();
+  std::int64_t n = 0;
+  unsigned nw = s.nworkers.load(std::memory_order_acquire);
+  for (unsigned i = 0; i < nw; i++) n += s.workers[i]->stacks_delta.load(std::memory_order_relaxed);
+  return static_cast<std::size_t>(n);
 }
 std::size_t num_goroutine_total() noexcept { return num_goroutine(); }
 }  // namespace debug
