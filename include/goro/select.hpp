@@ -194,8 +194,7 @@ requires(sizeof...(Cases) > 0) std::size_t select(Cases&&... cases) {
     std::size_t chosen = detail::select_impl(descs, n, n_default != 0, scratch,
                                              reinterpret_cast<detail::waiter*>(waiters), where);
     std::size_t chosen_pos = chosen == n ? default_pos : pos[chosen];
-    // One indirect call through a table, not a branch per case: cases of the same type share a
-    // handler runner, so a select choosing at random among them costs no mispredicted branch.
+    // One indirect call through a table of runners (one per case type), not a compare per case.
     using runner = void (*)(void* c, bool ok);
     static constexpr runner runners[] = {&detail::run_case<std::remove_cvref_t<Cases>>...};
     void* objects[] = {static_cast<void*>(&cases)...};
