@@ -180,6 +180,24 @@ TEST_F(run_test, MillionGoroutinesSpawnedAndFinished) {
   EXPECT_EQ(finished.load(), total);
 }
 
+// A goroutine that spawns in a loop without ever blocking does not pile up its goroutines
+// unstarted: once its run queue is full it yields to them (memory stays bounded, like Go's
+// preemption would keep it).
+TEST_F(run_test, SpawnLoopThatNeverBlocksDoesNotPileUp) {
+  constexpr std::size_t total = scaled(200'000, 100'000, 20'000);
+  std::size_t most_alive = 0;
+  goro::run([&] {
+    goro::wait_group wg;
+    wg.add(static_cast<int>(total));
+    for (std::size_t i = 0; i < total; ++i) {
+      goro::go([&wg] { wg.done(); });
+      most_alive = std::max(most_alive, goro::num_goroutine());
+    }
+    wg.wait();
+  });
+  EXPECT_LT(most_alive, 5'000u) << "spawned goroutines piled up unstarted";
+}
+
 // Under TSan every goroutine is a TSan fiber: TSan dies beyond 8128 live threads and fibers,
 // and a goroutine's first run on a fresh stack costs milliseconds there.
 TEST_F(run_test, HundredThousandParkedAtOnceThenReleased) {

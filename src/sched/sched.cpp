@@ -1398,7 +1398,8 @@ void goroutine_abandon(goroutine* g) noexcept {
 
 namespace {
 
-// Returns true when the caller's run queue overflowed.
+// Returns true when the caller's run queue (or, when g went to the global queue, that one)
+// overflowed.
 bool launch(goroutine* g, const closure_ops* ops, const std::source_location& where,
             std::uint64_t id) {
   sched_state& s = S();
@@ -1426,7 +1427,7 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
     return spilled;
   }
   push_global(g);
-  return false;
+  return S().global.size() > run_queue::kSize;  // a backlog here counts as an overflow too
 }
 
 }  // namespace
