@@ -226,6 +226,7 @@ struct worker {
   std::atomic<std::int64_t> live_delta{0};
   std::atomic<std::int64_t> stacks_delta{0};  // stacks taken minus returned here (owner writes)
   std::uint64_t next_id = 0, end_id = 0;      // goroutine ids reserved for this worker
+  std::uint64_t id_batch = 0;                 // how many it reserved last time
   std::atomic<std::int64_t> blocked_delta{0};
   std::int64_t coarse_now = 0;  // last clock reading, for "blocked since"
 
@@ -1435,14 +1436,16 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
 namespace {
 
 // Workers reserve ids in batches (Go's goidcache) so that goroutines spawned on several workers
-// do not all hit one shared counter. Ids stay unique, not ordered across workers.
+// do not all hit one shared counter. Ids stay unique, not ordered across workers. A worker's
+// batches grow from 1 to 16, so a small program's ids still count up in creation order.
 std::uint64_t new_goroutine_id() noexcept {
-  constexpr std::uint64_t kIdBatch = 16;
+  constexpr std::uint64_t kIdBatchMax = 16;
   worker* w = ts()->w;
   if (!w) return S().next_id.fetch_add(1, std::memory_order_relaxed);
   if (w->next_id == w->end_id) {
-    w->next_id = S().next_id.fetch_add(kIdBatch, std::memory_order_relaxed);
-    w->end_id = w->next_id + kIdBatch;
+    w->id_batch = w->id_batch ? std::min(2 * w->id_batch, kIdBatchMax) : 1;
+    w->next_id = S().next_id.fetch_add(w->id_batch, std::memory_order_relaxed);
+    w->end_id = w->next_id + w->id_batch;
   }
   return w->next_id++;
 }
