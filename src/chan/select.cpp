@@ -1,11 +1,13 @@
 // Go's select (select.go), over type-erased cases.
 //
 // Pass 0 (no locks held together): poll the cases in a random order, locking one channel at a
-//   time; the first that can proceed wins. Each poll is linearizable on its own, so finding
-//   none ready is a valid outcome for a select with a default. Not Go's "lock everything, then
-//   poll", because: a two-channel select pays one lock instead of two in the common case.
+//   time; the first that can proceed wins. A case found ready was ready at that moment, so
+//   taking it is always valid; finding none ready is not a snapshot (a case polled early may
+//   have become ready while a later one stopped being ready), so that answer needs pass 1,
+//   except with a single case. Not Go's "lock everything, then poll", because: a two-channel
+//   select pays one lock instead of two when a case is ready.
 // Pass 1: lock every channel in address order (duplicates once), poll again in the same
-//   random order; a ready case wins.
+//   random order; a ready case wins. With a default case, none ready returns the default here.
 // Pass 2: enqueue one waiter per case, all pointing at one select_state, and park; the unlock
 //   of all channels happens on the worker after the context is saved.
 // Woken: the waker won select_state::done (one CAS in wait_queue::pop) and recorded the winner.
@@ -52,9 +54,11 @@ namespace {
 
 // Passes 1 to 3 (see the top of this file), for when pass 0 found nothing ready. Out of line so
 // that the common case does not pay for this part's stack frame.
-[[gnu::noinline]] std::size_t select_block(select_case* cases, const std::uint16_t* poll,
-                                           std::size_t npoll, std::uint16_t* lockorder,
-                                           waiter* waiters, const std::source_location& where);
+// With a default case, it returns n after pass 1 instead of blocking.
+[[gnu::noinline]] std::size_t select_block(select_case* cases, std::size_t n, bool has_default,
+                                           const std::uint16_t* poll, std::size_t npoll,
+                                           std::uint16_t* lockorder, waiter* waiters,
+                                           const std::source_location& where);
 
 }  // namespace
 
@@ -86,15 +90,17 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
     if (wake) unpark(wake->who);
     if (r != op_result::not_ready) return finish(cases, poll[k], r);
   }
-  if (has_default) return n;
-  return select_block(cases, poll, npoll, scratch + n, waiters, where);
+  // One poll is a snapshot of one channel; several polls are not a snapshot of all of them.
+  // Finding no case ready takes pass 1 (all locks held) unless there was at most one case.
+  if (has_default && npoll <= 1) return n;
+  return select_block(cases, n, has_default, poll, npoll, scratch + n, waiters, where);
 }
 
 namespace {
 
-std::size_t select_block(select_case* cases, const std::uint16_t* poll, std::size_t npoll,
-                         std::uint16_t* lockorder, waiter* waiters,
-                         const std::source_location& where) {
+std::size_t select_block(select_case* cases, std::size_t n, bool has_default,
+                         const std::uint16_t* poll, std::size_t npoll, std::uint16_t* lockorder,
+                         waiter* waiters, const std::source_location& where) {
   parker* self = current_parker();
   if (npoll == 0) {  // only nil channels: blocks forever
     for (;;) park(self, nullptr, nullptr, wait_reason::select, where);
@@ -117,6 +123,10 @@ std::size_t select_block(select_case* cases, const std::uint16_t* poll, std::siz
     locks.unlock();
     if (wake) unpark(wake->who);
     return finish(cases, poll[k], r);
+  }
+  if (has_default) {
+    locks.unlock();
+    return n;
   }
 
   // Pass 2.
