@@ -476,4 +476,60 @@ TEST_F(run_test, WokenGoroutineQueuedBehindBusyWakerRunsElsewhere) {
   }
 }
 
+// Goroutines that hammer one channel from several workers move next to each other (a
+// goroutine that keeps finding the channel's lock held by another worker's goroutine moves to
+// that worker, in the middle of its loop). Every value still arrives exactly once, and
+// select and plain receives mix freely with the moves.
+TEST_F(run_test, GoroutinesSharingABusyChannelMoveWithoutLosingValues) {
+  constexpr long per_producer = static_cast<long>(scaled(200'000, 50'000, 20'000));
+  constexpr int producers = 4, consumers = 4;
+  std::atomic<long> count{0}, sum{0};
+  goro::run([&] {
+    auto c = goro::make_chan<long>(64);
+    auto spare = goro::make_chan<long>();  // never ready: makes half the receives selects
+    goro::wait_group sent, received;
+    sent.add(producers);
+    received.add(consumers);
+    for (int p = 0; p < producers; p++) {
+      goro::go([&, p] {
+        for (long i = 0; i < per_producer; i++) c.send(p * per_producer + i);
+        sent.done();
+      });
+    }
+    for (int k = 0; k < consumers; k++) {
+      goro::go([&, k] {
+        long n = 0, s = 0;
+        for (bool open = true; open;) {
+          if (k % 2 == 0) {
+            std::optional<long> v = c.recv();
+            if (!v) break;
+            n++;
+            s += *v;
+          } else {
+            goro::select(goro::on_recv(c,
+                                       [&](std::optional<long> v) {
+                                         if (!v) {
+                                           open = false;
+                                           return;
+                                         }
+                                         n++;
+                                         s += *v;
+                                       }),
+                         goro::on_recv(spare, [] {}));
+          }
+        }
+        count += n;
+        sum += s;
+        received.done();
+      });
+    }
+    sent.wait();
+    c.close();
+    received.wait();
+  });
+  const long total = producers * per_producer;
+  EXPECT_EQ(count.load(), total);
+  EXPECT_EQ(sum.load(), total * (total - 1) / 2);
+}
+
 }  // namespace

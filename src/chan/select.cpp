@@ -84,11 +84,15 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
     bool not_ready = sc.is_send ? sc.c->send_not_ready_relaxed() : sc.c->recv_not_ready_relaxed();
     if (not_ready) continue;
     waiter* wake = nullptr;
-    sc.c->lock_.lock();
+    int rival = sc.c->lock_noting_rival();
     op_result r = try_case(sc, &wake);
     sc.c->lock_.unlock();
     if (wake) unpark(wake->who);
-    if (r != op_result::not_ready) return finish(cases, poll[k], r);
+    if (r != op_result::not_ready) {
+      std::size_t chosen = finish(cases, poll[k], r);
+      if (rival) note_lock_contention(rival);
+      return chosen;
+    }
   }
   // One poll is a snapshot of one channel; several polls are not a snapshot of all of them.
   // Finding no case ready takes pass 1 (all locks held) unless there was at most one case.

@@ -211,7 +211,7 @@ class locked_queue {
   std::atomic<std::size_t> size_{0};
 };
 
-enum class post_action : std::uint8_t { none, park, sleep, yield, exit };
+enum class post_action : std::uint8_t { none, park, sleep, yield, move, exit };
 
 struct worker {
   unsigned id = 0;
@@ -227,6 +227,11 @@ struct worker {
   std::atomic<std::int64_t> stacks_delta{0};  // stacks taken minus returned here (owner writes)
   std::uint64_t next_id = 0, end_id = 0;      // goroutine ids reserved for this worker
   std::uint64_t id_batch = 0;                 // how many it reserved last time
+  // note_lock_contention(): contended channel operations in the current goroutine's run.
+  std::uint64_t contention_tick = 0;
+  unsigned contentions = 0;
+  unsigned move_target = 0;  // post_action::move: where the previous goroutine goes
+  bool moved_away = false;   // a goroutine just left for move_target: do not steal it back
   std::atomic<std::int64_t> blocked_delta{0};
   std::int64_t coarse_now = 0;  // last clock reading, for "blocked since"
 
@@ -264,6 +269,12 @@ struct thread_state {
 };
 
 thread_local thread_state tls;
+
+}  // namespace
+
+thread_local int tls_worker_slot = 0;
+
+namespace {
 
 // Never inlined, and opaque to the optimizer: a goroutine that parked on one worker may resume
 // on another, so the address of this thread's state must be recomputed after every switch.
@@ -605,6 +616,16 @@ bool push_local(worker* w, goroutine* g) noexcept {
   return true;
 }
 
+// Queues g on worker v (through its inbox) and wakes v if it is idle.
+void push_to(worker* v, goroutine* g) noexcept {
+  sched_state& s = S();
+  v->inbox.push(g);
+  s.idle_lock.lock();
+  bool was_idle = v->idle && idle_remove_locked(v);
+  s.idle_lock.unlock();
+  if (was_idle) wake_worker(v);
+}
+
 // Forced migration: queue g on a worker other than the one it last ran on.
 void push_elsewhere(goroutine* g) noexcept {
   sched_state& s = S();
@@ -615,12 +636,7 @@ void push_elsewhere(goroutine* g) noexcept {
   }
   unsigned target = (static_cast<unsigned>(g->last_worker + 1) + fastrand() % (procs - 1)) % procs;
   if (static_cast<int>(target) == g->last_worker) target = (target + 1) % procs;
-  worker* w = s.workers[target];
-  w->inbox.push(g);
-  s.idle_lock.lock();
-  bool was_idle = w->idle && idle_remove_locked(w);
-  s.idle_lock.unlock();
-  if (was_idle) wake_worker(w);
+  push_to(s.workers[target], g);
 }
 
 }  // namespace
@@ -748,6 +764,11 @@ void finish_previous(worker* w) {
       else
         push_local(w, g);
       break;
+    case post_action::move:
+      g->state.store(g_state::runnable, std::memory_order_relaxed);
+      push_to(S().workers[w->move_target], g);
+      w->moved_away = true;
+      break;
     case post_action::exit:
       release_stack(w, g->stk);
       g->stk = stack{};
@@ -812,7 +833,7 @@ goroutine* take_local(worker* w) noexcept {
 goroutine* next_direct(worker* w) noexcept {
   sched_state& s = S();
   std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
-  if (tick % 61 == 0 || s.debug_migrate) return nullptr;
+  if (tick % 61 == 0 || s.debug_migrate || w->inbox.size()) return nullptr;
   if ((tick & 7) == 0 && timers_next() != kNever) return nullptr;
   if (w->id >= s.procs.load(std::memory_order_relaxed)) return nullptr;
   return take_local(w);
@@ -882,6 +903,29 @@ GORO_NO_TSAN void switch_out(post_action a) {
 }
 
 }  // namespace
+
+// A goroutine that meets another worker's goroutines on its channel locks this often in one
+// run moves to that worker.
+constexpr unsigned kMoveAfterContentions = 16;
+
+void note_lock_contention(int rival_slot) noexcept {
+  thread_state* t = ts();
+  worker* w = t->w;
+  if (!w || !t->g || S().debug_migrate) return;
+  // Only towards a lower-numbered worker: two goroutines contending from both sides must not
+  // swap places; everyone converges on the lowest worker involved.
+  auto target = static_cast<unsigned>(rival_slot - 1);
+  if (target >= w->id) return;
+  std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
+  if (w->contention_tick != tick) {
+    w->contention_tick = tick;
+    w->contentions = 0;
+  }
+  if (++w->contentions < kMoveAfterContentions) return;
+  w->contentions = 0;
+  w->move_target = target;
+  switch_out(post_action::move);
+}
 
 void park_g(void (*unlock)(void*), void* arg, wait_reason why, const std::source_location& where) {
   thread_state* t = ts();
@@ -1108,7 +1152,10 @@ goroutine* find_runnable(worker* w) {
   std::int64_t watch_since = 0;  // non-zero: we slept watching; ticks_before is the snapshot
   // Stealing at once is for a worker that just ran out of work or was handed the spinning token
   // by wakep(); one woken for any other reason watches first.
-  bool may_spin = true;
+  // A worker whose goroutine just moved away to share a channel with another worker's
+  // goroutines watches first too: stealing at once would split them again.
+  bool may_spin = !w->moved_away;
+  w->moved_away = false;
   if (w->watch_ns == 0) w->watch_ns = kWatchMinNs;
   for (;;) {
     if (w->id >= s.procs.load(std::memory_order_acquire)) {
@@ -1256,6 +1303,7 @@ void* worker_main(void* arg) {
   auto* w = static_cast<worker*>(arg);
   thread_state* t = ts();
   t->w = w;
+  tls_worker_slot = static_cast<int>(w->id) + 1;
   w->errno_addr = errno_ptr();
   w->eh_addr = eh_globals();
   w->rng = (0x9E3779B97F4A7C15ull * (w->id + 1)) | 1;

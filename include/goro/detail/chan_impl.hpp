@@ -47,6 +47,16 @@ class chan_base {
     return full && !closed_.load(std::memory_order_relaxed);
   }
 
+  // Takes lock_. Returns the worker slot of the previous holder if it was another worker's
+  // and we had to wait for it, else 0 (see note_lock_contention()).
+  int lock_noting_rival() noexcept {
+    int me = tls_worker_slot;
+    bool contended = lock_.lock_contended();
+    int prev = holder_;
+    holder_ = me;
+    return contended && prev != me ? prev : 0;
+  }
+
   void close();  // throws panic_error("close of closed channel")
   std::size_t size() const noexcept { return count_.load(std::memory_order_relaxed); }
   std::size_t capacity() const noexcept { return cap_; }
@@ -58,6 +68,7 @@ class chan_base {
   }
 
   spinlock lock_;
+  int holder_ = 0;  // tls_worker_slot of the last locker that noted itself; guarded by lock_
   std::atomic<bool> closed_{false};
   std::atomic<std::size_t> count_{0};
   const std::size_t cap_;
@@ -142,12 +153,13 @@ class chan_impl final : public chan_base {
 
   // Blocking send. Throws panic_error("send on closed channel").
   void send(T& v, const std::source_location& where) {
-    lock_.lock();
+    int rival = lock_noting_rival();
     waiter* wake = nullptr;
     switch (send_typed(v, &wake)) {
       case op_result::ok:
         lock_.unlock();
         if (wake) unpark(wake->who);
+        if (rival) note_lock_contention(rival);
         return;
       case op_result::closed:
         lock_.unlock();
@@ -165,12 +177,13 @@ class chan_impl final : public chan_base {
 
   // Blocking receive into raw storage; false when closed and drained.
   bool recv(void* out, const std::source_location& where) {
-    lock_.lock();
+    int rival = lock_noting_rival();
     waiter* wake = nullptr;
     switch (recv_typed(out, &wake)) {
       case op_result::ok:
         lock_.unlock();
         if (wake) unpark(wake->who);
+        if (rival) note_lock_contention(rival);
         return true;
       case op_result::closed:
         lock_.unlock();

@@ -136,6 +136,16 @@ void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_lo
 void run_main(void (*fn)(void*), void* arg, const options& opts, const std::source_location& where);
 
 std::uint64_t fastrand() noexcept;
+
+// 1 + the index of the worker this thread is; 0 on plain threads. Channel operations read it
+// before they might park, never after: a goroutine may resume on another worker.
+extern thread_local int tls_worker_slot;
+
+// Called after a channel operation that found the channel's lock held by a goroutine running
+// on another worker (1 + its index). A goroutine that keeps meeting that worker on its
+// channels within one run moves there: goroutines sharing a busy channel end up on one core
+// instead of bouncing its lock between two.
+void note_lock_contention(int rival_slot) noexcept;
 [[noreturn]] void throw_panic(const char* what);
 
 }  // namespace goro::detail

@@ -28,6 +28,12 @@ class spinlock {
     return !locked_.load(std::memory_order_relaxed) &&
            !locked_.exchange(true, std::memory_order_acquire);
   }
+  // lock(), returning whether it had to wait.
+  bool lock_contended() noexcept {
+    if (!locked_.exchange(true, std::memory_order_acquire)) return false;
+    lock_slow();
+    return true;
+  }
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
  private:
