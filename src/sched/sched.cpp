@@ -272,7 +272,7 @@ thread_local thread_state tls;
 
 }  // namespace
 
-thread_local int tls_worker_slot = 0;
+constinit thread_local int tls_worker_slot = 0;
 
 namespace {
 

@@ -49,9 +49,13 @@ class chan_base {
 
   // Takes lock_. Returns the worker slot of the previous holder if it was another worker's
   // and we had to wait for it, else 0 (see note_lock_contention()).
+  // Holders are recorded only once the channel has been contended: the common, uncontended
+  // channel pays one extra load.
   int lock_noting_rival() noexcept {
-    int me = tls_worker_slot;
     bool contended = lock_.lock_contended();
+    if (!contended && !contended_once_) return 0;
+    contended_once_ = true;
+    int me = tls_worker_slot;
     int prev = holder_;
     holder_ = me;
     return contended && prev != me ? prev : 0;
@@ -68,7 +72,10 @@ class chan_base {
   }
 
   spinlock lock_;
-  int holder_ = 0;  // tls_worker_slot of the last locker that noted itself; guarded by lock_
+  // Guarded by lock_: tls_worker_slot of the last locker that noted itself, and whether anyone
+  // ever had to wait for the lock.
+  int holder_ = 0;
+  bool contended_once_ = false;
   std::atomic<bool> closed_{false};
   std::atomic<std::size_t> count_{0};
   const std::size_t cap_;

@@ -139,7 +139,7 @@ std::uint64_t fastrand() noexcept;
 
 // 1 + the index of the worker this thread is; 0 on plain threads. Channel operations read it
 // before they might park, never after: a goroutine may resume on another worker.
-extern thread_local int tls_worker_slot;
+extern constinit thread_local int tls_worker_slot;
 
 // Called after a channel operation that found the channel's lock held by a goroutine running
 // on another worker (1 + its index). A goroutine that keeps meeting that worker on its
