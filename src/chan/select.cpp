@@ -48,63 +48,13 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
   return i;
 }
 
-}  // namespace
-
-namespace {
-
 // Passes 1 to 3 (see the top of this file), for when pass 0 found nothing ready. Out of line so
-// that the common case does not pay for this part's stack frame.
-// With a default case, it returns n after pass 1 instead of blocking.
+// that the common case does not pay for this part's stack frame. With a default case, it
+// returns n after pass 1 instead of blocking.
 [[gnu::noinline]] std::size_t select_block(select_case* cases, std::size_t n, bool has_default,
                                            const std::uint16_t* poll, std::size_t npoll,
                                            std::uint16_t* lockorder, waiter* waiters,
-                                           const std::source_location& where);
-
-}  // namespace
-
-std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
-                        waiter* waiters, const std::source_location& where) {
-  std::uint16_t* poll = scratch;
-  std::size_t npoll = 0;
-  // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random word:
-  // each step takes the high bits of a 32-bit multiply (no division), then re-mixes.
-  std::uint64_t r = fastrand();
-  for (std::size_t i = 0; i < n; i++) {
-    if (!cases[i].c) continue;
-    auto j = static_cast<std::size_t>(((r & 0xffffffffu) * (npoll + 1)) >> 32);
-    r = r * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-    poll[npoll] = poll[j];
-    poll[j] = static_cast<std::uint16_t>(i);
-    npoll++;
-  }
-
-  // Pass 0.
-  for (std::size_t k = 0; k < npoll; k++) {
-    select_case& sc = cases[poll[k]];
-    bool not_ready = sc.is_send ? sc.c->send_not_ready_relaxed() : sc.c->recv_not_ready_relaxed();
-    if (not_ready) continue;
-    waiter* wake = nullptr;
-    int rival = sc.c->lock_noting_rival();
-    op_result r = try_case(sc, &wake);
-    sc.c->lock_.unlock();
-    if (wake) unpark(wake->who);
-    if (r != op_result::not_ready) {
-      std::size_t chosen = finish(cases, poll[k], r);
-      if (rival) note_lock_contention(rival);
-      return chosen;
-    }
-  }
-  // One poll is a snapshot of one channel; several polls are not a snapshot of all of them.
-  // Finding no case ready takes pass 1 (all locks held) unless there was at most one case.
-  if (has_default && npoll <= 1) return n;
-  return select_block(cases, n, has_default, poll, npoll, scratch + n, waiters, where);
-}
-
-namespace {
-
-std::size_t select_block(select_case* cases, std::size_t n, bool has_default,
-                         const std::uint16_t* poll, std::size_t npoll, std::uint16_t* lockorder,
-                         waiter* waiters, const std::source_location& where) {
+                                           const std::source_location& where) {
   parker* self = current_parker();
   if (npoll == 0) {  // only nil channels: blocks forever
     for (;;) park(self, nullptr, nullptr, wait_reason::select, where);
@@ -166,5 +116,43 @@ std::size_t select_block(select_case* cases, std::size_t n, bool has_default,
 }
 
 }  // namespace
+
+std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
+                        waiter* waiters, const std::source_location& where) {
+  std::uint16_t* poll = scratch;
+  std::size_t npoll = 0;
+  // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random word:
+  // each step takes the high bits of a 32-bit multiply (no division), then re-mixes.
+  std::uint64_t r = fastrand();
+  for (std::size_t i = 0; i < n; i++) {
+    if (!cases[i].c) continue;
+    auto j = static_cast<std::size_t>(((r & 0xffffffffu) * (npoll + 1)) >> 32);
+    r = r * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+    poll[npoll] = poll[j];
+    poll[j] = static_cast<std::uint16_t>(i);
+    npoll++;
+  }
+
+  // Pass 0.
+  for (std::size_t k = 0; k < npoll; k++) {
+    select_case& sc = cases[poll[k]];
+    bool not_ready = sc.is_send ? sc.c->send_not_ready_relaxed() : sc.c->recv_not_ready_relaxed();
+    if (not_ready) continue;
+    waiter* wake = nullptr;
+    int rival = sc.c->lock_noting_rival();
+    op_result r = try_case(sc, &wake);
+    sc.c->lock_.unlock();
+    if (wake) unpark(wake->who);
+    if (r != op_result::not_ready) {
+      std::size_t chosen = finish(cases, poll[k], r);
+      if (rival) note_lock_contention(rival);
+      return chosen;
+    }
+  }
+  // One poll is a snapshot of one channel; several polls are not a snapshot of all of them.
+  // Finding no case ready takes pass 1 (all locks held) unless there was at most one case.
+  if (has_default && npoll <= 1) return n;
+  return select_block(cases, n, has_default, poll, npoll, scratch + n, waiters, where);
+}
 
 }  // namespace goro::detail

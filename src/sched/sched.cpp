@@ -99,6 +99,13 @@ std::int64_t now_ns() noexcept {
 
 namespace {
 
+// Adds d to a counter that only one thread (its owner, or whoever holds its lock) writes and
+// others only read: a load and a store, no read-modify-write.
+template <class T, class D>
+void owner_add(std::atomic<T>& a, D d) noexcept {
+  a.store(a.load(std::memory_order_relaxed) + static_cast<T>(d), std::memory_order_relaxed);
+}
+
 // Bounded ring: the owner pushes at tail and pops at head; thieves CAS head (Go's runq).
 class run_queue {
  public:
@@ -177,7 +184,7 @@ class locked_queue {
     else
       head_ = first;
     tail_ = last;
-    size_.store(size_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    owner_add(size_, n);
     lock_.unlock();
   }
   void push(goroutine* g) noexcept { push(g, g, 1); }
@@ -196,7 +203,7 @@ class locked_queue {
       head_ = last->next;
       if (!head_) tail_ = nullptr;
       last->next = nullptr;
-      size_.store(size_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed);
+      owner_add(size_, -static_cast<std::ptrdiff_t>(n));
     }
     lock_.unlock();
     *first = n ? h : nullptr;
@@ -474,8 +481,7 @@ void free_closure(goroutine* g) noexcept {
 
 void add_live(std::int64_t d) noexcept {
   if (worker* w = ts()->w)
-    w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) + d,
-                        std::memory_order_relaxed);
+    owner_add(w->live_delta, d);
   else
     S().global_live.fetch_add(d, std::memory_order_relaxed);
 }
@@ -495,12 +501,21 @@ parker* current_parker() noexcept {
   return t->g ? &t->g->park : &t->thread_parker;
 }
 
-std::int64_t live_goroutines() noexcept {
+namespace {
+
+// The sum of one per-worker counter over every started worker.
+std::int64_t sum_over_workers(std::atomic<std::int64_t> worker::*counter) noexcept {
   sched_state& s = S();
-  std::int64_t n = s.global_live.load(std::memory_order_relaxed);
+  std::int64_t n = 0;
   unsigned nw = s.nworkers.load(std::memory_order_acquire);
-  for (unsigned i = 0; i < nw; i++) n += s.workers[i]->live_delta.load(std::memory_order_relaxed);
+  for (unsigned i = 0; i < nw; i++) n += (s.workers[i]->*counter).load(std::memory_order_relaxed);
   return n;
+}
+
+}  // namespace
+
+std::int64_t live_goroutines() noexcept {
+  return S().global_live.load(std::memory_order_relaxed) + sum_over_workers(&worker::live_delta);
 }
 
 // One state per thread, reached directly: this function is out of line, so its thread-local
@@ -649,8 +664,7 @@ void ready(goroutine* g, bool next) noexcept {
   if (g->counted_blocked) {
     g->counted_blocked = false;
     if (t->w)
-      t->w->blocked_delta.store(t->w->blocked_delta.load(std::memory_order_relaxed) - 1,
-                                std::memory_order_relaxed);
+      owner_add(t->w->blocked_delta, -1);
     else
       s.global_blocked.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -668,8 +682,7 @@ void ready(goroutine* g, bool next) noexcept {
   if (next) {
     // The woken goroutine runs next on this worker and so a ping-pong pair stays on one core.
     // No wakep() for it alone: this worker takes it as soon as the current goroutine parks, and
-    // waking an idle worker costs tens of microseconds on a VM. A displaced one is queued and
-    // advertised.
+    // waking an idle worker costs tens of microseconds on a VM.
     // Only this worker fills runnext (thieves only empty it), so an empty slot can be filled
     // with a plain store. release: pairs with the acquire exchange that takes it.
     goroutine* old = w->runnext.load(std::memory_order_relaxed);
@@ -698,8 +711,7 @@ void ready(goroutine* g, bool next) noexcept {
 namespace {
 
 void release_stack(worker* w, const stack& st) noexcept {
-  w->stacks_delta.store(w->stacks_delta.load(std::memory_order_relaxed) - 1,
-                        std::memory_order_relaxed);
+  owner_add(w->stacks_delta, -1);
   if (w->n_stacks == std::size(w->stack_cache)) {
     S().pool.put(w->stack_cache + w->n_stacks / 2, w->n_stacks / 2);
     w->n_stacks /= 2;
@@ -711,8 +723,7 @@ stack acquire_stack(worker* w) {
   if (w->n_stacks == 0) w->n_stacks = S().pool.get(w->stack_cache, 16);
   stack st = w->stack_cache[--w->n_stacks];
   stack_prepare_reuse(st);
-  w->stacks_delta.store(w->stacks_delta.load(std::memory_order_relaxed) + 1,
-                        std::memory_order_relaxed);
+  owner_add(w->stacks_delta, 1);
   return st;
 }
 
@@ -734,7 +745,7 @@ void prepare_run(worker* w, goroutine* g) {
   ts()->g = g;
   g->last_worker = static_cast<int>(w->id);
   g->state.store(g_state::running, std::memory_order_relaxed);
-  w->schedtick.store(w->schedtick.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  owner_add(w->schedtick, 1);
 }
 
 // Runs on whatever got control after a goroutine switched away (g0 or the next goroutine, on
@@ -748,9 +759,7 @@ void finish_previous(worker* w) {
   switch (a) {
     case post_action::park:
       g->state.store(g_state::waiting, std::memory_order_relaxed);
-      if (g->counted_blocked)
-        w->blocked_delta.store(w->blocked_delta.load(std::memory_order_relaxed) + 1,
-                               std::memory_order_relaxed);
+      if (g->counted_blocked) owner_add(w->blocked_delta, 1);
       if (w->unlock_fn) w->unlock_fn(w->unlock_arg);  // from here on, g may be woken
       break;
     case post_action::sleep:
@@ -780,8 +789,7 @@ void finish_previous(worker* w) {
       g->tsan_fiber = nullptr;
 #endif
       g->state.store(g_state::dead, std::memory_order_relaxed);
-      w->live_delta.store(w->live_delta.load(std::memory_order_relaxed) - 1,
-                          std::memory_order_relaxed);
+      owner_add(w->live_delta, -1);
       free_goroutine_record(w, g);
       break;
     case post_action::none:
@@ -1017,19 +1025,25 @@ void reset_spinning(worker* w) noexcept {
   if (S().nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1) wakep();
 }
 
+// Takes half of v's ring for w: returns one goroutine and queues the rest on w; null if the
+// ring was empty.
+goroutine* steal_half_into(worker* w, worker* v) noexcept {
+  goroutine* batch[run_queue::kSize / 2 + 1];
+  std::uint32_t n = v->q.steal_half(batch);
+  if (n == 0) return nullptr;
+  for (std::uint32_t k = 1; k < n; k++) push_local(w, batch[k]);
+  return batch[0];
+}
+
 goroutine* steal(worker* w) noexcept {
   sched_state& s = S();
   unsigned procs = s.procs.load(std::memory_order_relaxed);
-  goroutine* batch[run_queue::kSize / 2 + 1];
   for (int round = 0; round < 4; round++) {
     unsigned start = static_cast<unsigned>(xorshift(w->rng) % procs);
     for (unsigned i = 0; i < procs; i++) {
       worker* v = s.workers[(start + i) % procs];
       if (v == w) continue;
-      std::uint32_t n = v->q.steal_half(batch);
-      if (n == 0) continue;
-      for (std::uint32_t k = 1; k < n; k++) push_local(w, batch[k]);
-      return batch[0];
+      if (goroutine* g = steal_half_into(w, v)) return g;
     }
     for (unsigned k = 0; k < 64; k++) spin_pause();
   }
@@ -1044,14 +1058,16 @@ constexpr std::int64_t kWatchMinNs = 50'000;
 constexpr std::int64_t kWatchMaxNs = 1'000'000;
 constexpr std::int64_t kWorthStealingNs = 2'000;  // mean run length that pays for moving work
 
+// Whether v has goroutines waiting to run: in its ring, its runnext or its inbox.
+bool has_queued(worker* v) noexcept {
+  return v->q.size() || v->runnext.load(std::memory_order_relaxed) || v->inbox.size();
+}
+
 bool backlog_elsewhere(worker* w) noexcept {
   sched_state& s = S();
   unsigned procs = s.procs.load(std::memory_order_relaxed);
-  for (unsigned i = 0; i < procs; i++) {
-    worker* v = s.workers[i];
-    if (v != w && (v->q.size() || v->inbox.size() || v->runnext.load(std::memory_order_relaxed)))
-      return true;
-  }
+  for (unsigned i = 0; i < procs; i++)
+    if (s.workers[i] != w && has_queued(s.workers[i])) return true;
   return false;
 }
 
@@ -1062,16 +1078,12 @@ goroutine* steal_from_slow(worker* w, const std::uint64_t* ticks_before,
                            std::int64_t elapsed) noexcept {
   sched_state& s = S();
   unsigned procs = s.procs.load(std::memory_order_relaxed);
-  goroutine* batch[run_queue::kSize / 2 + 1];
   for (unsigned i = 0; i < procs; i++) {
     worker* v = s.workers[i];
     if (v == w) continue;
     std::uint64_t ran = v->schedtick.load(std::memory_order_relaxed) - ticks_before[i];
     if (static_cast<std::int64_t>(ran + 1) * kWorthStealingNs > elapsed) continue;
-    if (std::uint32_t n = v->q.steal_half(batch)) {
-      for (std::uint32_t k = 1; k < n; k++) push_local(w, batch[k]);
-      return batch[0];
-    }
+    if (goroutine* g = steal_half_into(w, v)) return g;
     goroutine* g = nullptr;
     if (v->inbox.size() && v->inbox.pop(&g, 1)) return g;  // forced migration's hand-over
     g = v->runnext.load(std::memory_order_acquire);
@@ -1128,7 +1140,7 @@ bool deadlock_suspected_locked(deadlock_signature* sig) noexcept {
     live += v->live_delta.load(std::memory_order_relaxed);
     blocked += v->blocked_delta.load(std::memory_order_relaxed);
     ticks += v->schedtick.load(std::memory_order_relaxed);
-    if (v->q.size() || v->runnext.load(std::memory_order_relaxed) || v->inbox.size()) return false;
+    if (has_queued(v)) return false;
   }
   if (live <= 0 || blocked != live) return false;
   if (s.global.size() != 0 || timers_pending() != 0) return false;
@@ -1479,10 +1491,6 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
   return S().global.size() > run_queue::kSize;  // a backlog here counts as an overflow too
 }
 
-}  // namespace
-
-namespace {
-
 // Workers reserve ids in batches (Go's goidcache) so that goroutines spawned on several workers
 // do not all hit one shared counter. Ids stay unique, not ordered across workers. A worker's
 // batches grow from 1 to 16, so a small program's ids still count up in creation order.
@@ -1595,11 +1603,7 @@ void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
 
 namespace debug {
 std::size_t live_stacks() noexcept {
-  detail::sched_state& s = detail::S();
-  std::int64_t n = 0;
-  unsigned nw = s.nworkers.load(std::memory_order_acquire);
-  for (unsigned i = 0; i < nw; i++) n += s.workers[i]->stacks_delta.load(std::memory_order_relaxed);
-  return static_cast<std::size_t>(n);
+  return static_cast<std::size_t>(detail::sum_over_workers(&detail::worker::stacks_delta));
 }
 std::size_t num_goroutine_total() noexcept { return num_goroutine(); }
 }  // namespace debug

@@ -19,17 +19,14 @@ void spin_pause_slow(unsigned& spins) noexcept;  // pause, then sched_yield afte
 
 class spinlock {
  public:
-  void lock() noexcept {
-    // acquire: pairs with the release in unlock(); everything the previous holder wrote is visible.
-    if (!locked_.exchange(true, std::memory_order_acquire)) return;
-    lock_slow();
-  }
+  void lock() noexcept { static_cast<void>(lock_contended()); }
   bool try_lock() noexcept {
     return !locked_.load(std::memory_order_relaxed) &&
            !locked_.exchange(true, std::memory_order_acquire);
   }
   // lock(), returning whether it had to wait.
   bool lock_contended() noexcept {
+    // acquire: pairs with the release in unlock(); everything the previous holder wrote is visible.
     if (!locked_.exchange(true, std::memory_order_acquire)) return false;
     lock_slow();
     return true;
