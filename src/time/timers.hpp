@@ -3,8 +3,9 @@
 // One process-wide 4-ary min-heap under a spinlock. Entries keep their deadline inline, and
 // due timers are taken 64 per lock hold. Idle workers sleep until the earliest deadline; busy
 // workers check it between goroutines (see sched.cpp). Not per-worker heaps (DESIGN.md's
-// suggestion) yet: with the above the timers benchmark beats Go; the rest of its cost is
-// first-touch page faults of fresh stacks and lock traffic between two workers.
+// suggestion) yet: with the above the timers benchmark is at 0.7-1.1x Go's wall time; the
+// rest of its cost is first-touch page faults of fresh stacks and lock traffic between two
+// workers.
 #pragma once
 
 #include <atomic>
