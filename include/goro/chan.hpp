@@ -39,7 +39,8 @@ template <class T>
 class chan_iterator;
 
 template <class T>
-struct storage {  // raw room for one T, constructed by a channel operation
+struct storage {         // raw room for one T, constructed by a channel operation
+  storage() noexcept {}  // leaves bytes uninitialized, also when value-initialized
   alignas(T) unsigned char bytes[sizeof(T)];
   T* ptr() noexcept { return std::launder(reinterpret_cast<T*>(bytes)); }
 };

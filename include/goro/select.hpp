@@ -11,6 +11,7 @@
 // when chosen; the value of a send case that was not chosen is not consumed.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -37,8 +38,10 @@ struct select_case {
 // Runs Go's select over cases[0..n) (see src/chan/select.cpp). `scratch` has room for 2n
 // uint16_t and `waiters` raw room for n waiters. Returns the index of the case that completed, or n
 // when has_default and none was ready. Throws panic_error for a chosen send on a closed channel.
+// `polled`: the caller already polled every case once (select()'s inline pass 0), so pass 0 is
+// skipped.
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
-                        waiter* waiters, const std::source_location& where);
+                        waiter* waiters, const std::source_location& where, bool polled);
 
 template <class T, class F>
 struct recv_case {
@@ -46,6 +49,7 @@ struct recv_case {
   F f;
   std::source_location where;
   storage<T> slot;
+  using value_type = T;
   static constexpr int kind = 0;
 };
 
@@ -57,6 +61,7 @@ struct send_case {
   std::conditional_t<Owns, T, T*> value;
   F f;
   std::source_location where;
+  using value_type = T;
   static constexpr int kind = 1;
   T* ptr() noexcept {
     if constexpr (Owns)
@@ -112,6 +117,79 @@ void run_case(void* p, bool ok) {
   }
 }
 
+// run_case, kept out of line for a receive of a type that is not trivially copyable: inlined
+// into the caller's code, GCC 12 reports such a std::optional<T> (e.g. T = std::unique_ptr) as
+// maybe-uninitialized.
+template <class C>
+[[gnu::noinline]] void run_case_outlined(void* p, bool ok) {
+  run_case<C>(p, ok);
+}
+
+// select() polls up to this many cases inline, with the channel operations typed and the
+// handler called directly; more cases go straight to select_impl's type-erased pass 0.
+inline constexpr std::size_t kInlinePollMax = 4;
+
+// Pass 0 for one case, typed: completes it if it is ready right now (nil: never). Takes the
+// channel's lock only when the lock-free peek says it may be ready.
+template <class C>
+[[gnu::always_inline]] inline op_result poll_case(C& c) {
+  auto* ch = c.c;
+  if constexpr (C::kind == 0) {
+    if (!ch || ch->recv_not_ready_relaxed()) return op_result::not_ready;
+  } else {
+    if (!ch || ch->send_not_ready_relaxed()) return op_result::not_ready;
+  }
+  int rival = ch->lock_noting_rival();
+  waiter* wake = nullptr;
+  op_result r;
+  if constexpr (C::kind == 0)
+    r = ch->recv_typed_inline(c.slot.bytes, &wake);
+  else
+    r = ch->send_typed_inline(*c.ptr(), &wake);
+  ch->lock_.unlock();
+  if (r == op_result::not_ready) rival = 0;  // contention counts only for completed operations
+  if (wake || rival) chan_base::after_op(wake, rival);
+  return r;
+}
+
+// Polls case c; when it completes, runs its handler and returns true.
+template <class C>
+[[gnu::always_inline]] inline bool poll_run(C& c) {
+  op_result r = poll_case(c);
+  if (r == op_result::not_ready) return false;
+  if constexpr (C::kind == 1)
+    if (r == op_result::closed) throw_panic("send on closed channel");
+  if constexpr (C::kind == 0 && !std::is_trivially_copyable_v<typename C::value_type>)
+    run_case_outlined<C>(&c, r == op_result::ok);
+  else
+    run_case<C>(&c, r == op_result::ok);
+  return true;
+}
+
+// poll_run() on the case at argument position `arg` (never a default case).
+template <std::size_t... Is, class... Cases>
+[[gnu::always_inline]] inline bool poll_at(std::size_t arg, std::index_sequence<Is...>,
+                                           Cases&... cases) {
+  bool done = false;
+  auto one = [&]<std::size_t I, class C>(C& c) {
+    if constexpr (C::kind != 2)
+      if (arg == I) done = poll_run(c);
+  };
+  (one.template operator()<Is>(cases), ...);
+  return done;
+}
+
+// Argument positions of the cases that are not on_default, in order.
+template <class... Cases>
+constexpr auto case_positions() {
+  constexpr bool is_default[] = {is_default_v<Cases>...};
+  std::array<std::uint8_t, sizeof...(Cases) - (0 + ... + (is_default_v<Cases> ? 1 : 0))> pos{};
+  std::size_t k = 0;
+  for (std::size_t arg = 0; arg < sizeof...(Cases); arg++)
+    if (!is_default[arg]) pos[k++] = static_cast<std::uint8_t>(arg);
+  return pos;
+}
+
 }  // namespace detail
 
 // A receive case: f(std::optional<T>) (nullopt when the channel is closed) or f().
@@ -152,54 +230,93 @@ auto on_default(F f) {
   for (;;) detail::park(self, nullptr, nullptr, detail::wait_reason::select_no_cases, where);
 }
 
+namespace detail {
+
+// select() once the inline pass 0 (if any) found nothing ready: type-erases the cases and runs
+// select_impl. Out of line so that the common case, a ready case, stays small.
+template <class... Cases>
+[[gnu::noinline]] std::size_t select_erased(bool polled, Cases&... cases) {
+  constexpr auto pos = case_positions<Cases...>();
+  constexpr std::size_t n = pos.size();
+  constexpr bool has_default = n < sizeof...(Cases);
+  select_case descs[n];
+  std::size_t default_pos = 0;
+  std::source_location where = std::source_location::current();
+  {
+    std::size_t i = 0, arg = 0;
+    auto add = [&](auto& c) {
+      using C = std::remove_cvref_t<decltype(c)>;
+      if constexpr (C::kind == 2) {
+        default_pos = arg;
+      } else {
+        if (i == 0) where = c.where;
+        if constexpr (C::kind == 0)
+          descs[i] = {c.c, c.slot.bytes, false, false};
+        else
+          descs[i] = {c.c, c.ptr(), true, false};
+        i++;
+      }
+      arg++;
+    };
+    (add(cases), ...);
+  }
+  std::uint16_t scratch[2 * n];
+  // Raw: select_impl constructs waiters only when it has to block.
+  alignas(waiter) unsigned char waiters[n * sizeof(waiter)];
+  std::size_t chosen = select_impl(descs, n, has_default, scratch,
+                                   reinterpret_cast<waiter*>(waiters), where, polled);
+  std::size_t chosen_pos = chosen == n ? default_pos : pos[chosen];
+  // One indirect call through a table of runners (one per case type), not a compare per case.
+  using runner = void (*)(void* c, bool ok);
+  static constexpr runner runners[] = {&run_case<Cases>...};
+  void* objects[] = {static_cast<void*>(&cases)...};
+  runners[chosen_pos](objects[chosen_pos], chosen != n && descs[chosen].ok);
+  return chosen_pos;
+}
+
+}  // namespace detail
+
 template <class... Cases>
 requires(sizeof...(Cases) > 0) std::size_t select(Cases&&... cases) {
-  constexpr std::size_t n_default = (std::size_t{0} + ... + (detail::is_default_v<Cases> ? 1 : 0));
-  static_assert(n_default <= 1, "goro::select: at most one on_default case");
-  constexpr std::size_t n = sizeof...(Cases) - n_default;
+  constexpr auto pos = detail::case_positions<std::remove_cvref_t<Cases>...>();
+  constexpr std::size_t n = pos.size();
+  static_assert(sizeof...(Cases) - n <= 1, "goro::select: at most one on_default case");
 
   if constexpr (n == 0) {  // only a default case
     (std::invoke(cases.f), ...);
     return 0;
+  } else if constexpr (n > detail::kInlinePollMax) {
+    return detail::select_erased<std::remove_cvref_t<Cases>...>(false, cases...);
   } else {
-    detail::select_case descs[n];
-    std::size_t pos[n];  // descs index -> argument position
-    std::size_t default_pos = 0;
-    std::source_location where = std::source_location::current();
-    bool have_where = false;
-    {
-      std::size_t i = 0, arg = 0;
-      auto add = [&](auto& c) {
-        using C = std::remove_cvref_t<decltype(c)>;
-        if constexpr (C::kind == 2) {
-          default_pos = arg;
-        } else {
-          if (!have_where) {
-            where = c.where;
-            have_where = true;
-          }
-          if constexpr (C::kind == 0)
-            descs[i] = {c.c, c.slot.bytes, false, false};
-          else
-            descs[i] = {c.c, c.ptr(), true, false};
-          pos[i++] = arg;
-        }
-        arg++;
-      };
-      (add(cases), ...);
+    // Pass 0, inline: poll the cases in a uniformly random order; the first ready one wins.
+    // order[] holds indices into pos[].
+    std::uint8_t order[n] = {};
+    if constexpr (n == 2) {
+      const auto first = static_cast<std::uint8_t>(detail::fastrand() >> 63);
+      order[0] = first;
+      order[1] = first ^ 1;
+    } else if constexpr (n > 2) {  // inside-out Fisher-Yates, a 32-bit multiply per step
+      std::uint64_t r = detail::fastrand();
+      for (std::size_t i = 0; i < n; i++) {
+        auto j = static_cast<std::size_t>(((r & 0xffffffffu) * (i + 1)) >> 32);
+        r = r * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+        order[i] = order[j];
+        order[j] = static_cast<std::uint8_t>(i);
+      }
     }
-    std::uint16_t scratch[2 * n];
-    // Raw: select_impl constructs waiters only when it has to block.
-    alignas(detail::waiter) unsigned char waiters[n * sizeof(detail::waiter)];
-    std::size_t chosen = detail::select_impl(descs, n, n_default != 0, scratch,
-                                             reinterpret_cast<detail::waiter*>(waiters), where);
-    std::size_t chosen_pos = chosen == n ? default_pos : pos[chosen];
-    // One indirect call through a table of runners (one per case type), not a compare per case.
-    using runner = void (*)(void* c, bool ok);
-    static constexpr runner runners[] = {&detail::run_case<std::remove_cvref_t<Cases>>...};
-    void* objects[] = {static_cast<void*>(&cases)...};
-    runners[chosen_pos](objects[chosen_pos], chosen != n && descs[chosen].ok);
-    return chosen_pos;
+    constexpr auto all = std::index_sequence_for<Cases...>{};
+    for (std::size_t k = 0; k < n; k++)
+      if (detail::poll_at(pos[order[k]], all, cases...)) return pos[order[k]];
+    if constexpr (n == 1 && n < sizeof...(Cases)) {
+      // One poll of one channel is a snapshot: nothing was ready, so the default case runs.
+      auto run_default = [](auto& c) {
+        if constexpr (detail::is_default_v<decltype(c)>) std::invoke(c.f);
+      };
+      (run_default(cases), ...);
+      return pos[0] == 0 ? 1 : 0;
+    } else {
+      return detail::select_erased<std::remove_cvref_t<Cases>...>(true, cases...);
+    }
   }
 }
 

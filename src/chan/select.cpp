@@ -1,11 +1,12 @@
 // Go's select (select.go), over type-erased cases.
 //
 // Pass 0 (no locks held together): poll the cases in a random order, locking one channel at a
-//   time; the first that can proceed wins. A case found ready was ready at that moment, so
-//   taking it is always valid; finding none ready is not a snapshot (a case polled early may
-//   have become ready while a later one stopped being ready), so that answer needs pass 1,
-//   except with a single case. Not Go's "lock everything, then poll", because: a two-channel
-//   select pays one lock instead of two when a case is ready.
+//   time; the first that can proceed wins. select() in select.hpp does this pass inline, typed,
+//   for up to kInlinePollMax cases and then calls here with `polled`; larger selects do it here. A
+//   case found ready was ready at that moment, so taking it is always valid; finding none ready is
+//   not a snapshot (a case polled early may have become ready while a later one stopped being
+//   ready), so that answer needs pass 1, except with a single case. Not Go's "lock everything, then
+//   poll", because: a two-channel select pays one lock instead of two when a case is ready.
 // Pass 1: lock every channel in address order (duplicates once), poll again in the same
 //   random order; a ready case wins. With a default case, none ready returns the default here.
 // Pass 2: enqueue one waiter per case, all pointing at one select_state, and park; the unlock
@@ -118,7 +119,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
 }  // namespace
 
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
-                        waiter* waiters, const std::source_location& where) {
+                        waiter* waiters, const std::source_location& where, bool polled) {
   std::uint16_t* poll = scratch;
   std::size_t npoll = 0;
   // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random word:
@@ -133,8 +134,8 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
     npoll++;
   }
 
-  // Pass 0.
-  for (std::size_t k = 0; k < npoll; k++) {
+  // Pass 0, unless select() did it inline.
+  for (std::size_t k = 0; k < npoll && !polled; k++) {
     select_case& sc = cases[poll[k]];
     bool not_ready = sc.is_send ? sc.c->send_not_ready_relaxed() : sc.c->recv_not_ready_relaxed();
     if (not_ready) continue;

@@ -61,6 +61,14 @@ class chan_base {
     return contended && prev != me ? prev : 0;
   }
 
+  // After an operation completed, with lock_ released: wakes the waiter it completed with (if
+  // any), then reports contention (if rival, see lock_noting_rival()). Out of line, so that the
+  // operations' common case makes no call and saves no registers.
+  [[gnu::noinline]] static void after_op(waiter* wake, int rival) noexcept {
+    if (wake) unpark(wake->who);
+    if (rival) note_lock_contention(rival);
+  }
+
   void close();  // throws panic_error("close of closed channel")
   std::size_t size() const noexcept { return count_.load(std::memory_order_relaxed); }
   std::size_t capacity() const noexcept { return cap_; }
@@ -109,8 +117,13 @@ class chan_impl final : public chan_base {
   }
   op_result recv_locked(void* out, waiter** wake) override { return recv_typed(out, wake); }
 
-  // lock_ held.
-  op_result send_typed(T& v, waiter** wake) {
+  // lock_ held. send_typed_inline is for select()'s inline poll, where a call would cost as much
+  // as the common case's work; elsewhere the compiler decides (forcing it into send() and recv()
+  // measured slower: 85 -> 95 ns per ping-pong round trip).
+  op_result send_typed(T& v, waiter** wake) { return send_typed_inline(v, wake); }
+  op_result recv_typed(void* out, waiter** wake) { return recv_typed_inline(out, wake); }
+
+  [[gnu::always_inline]] op_result send_typed_inline(T& v, waiter** wake) {
     if (closed_.load(std::memory_order_relaxed)) return op_result::closed;
     if (waiter* w = recvq_.pop()) {  // direct handoff into the waiting receiver's slot
       ::new (w->elem) T(std::move(v));
@@ -128,8 +141,7 @@ class chan_impl final : public chan_base {
     return op_result::not_ready;
   }
 
-  // lock_ held.
-  op_result recv_typed(void* out, waiter** wake) {
+  [[gnu::always_inline]] op_result recv_typed_inline(void* out, waiter** wake) {
     if (waiter* w = sendq_.pop()) {
       T* src = static_cast<T*>(w->elem);
       if (cap_ == 0) {
@@ -158,21 +170,60 @@ class chan_impl final : public chan_base {
     return closed_.load(std::memory_order_relaxed) ? op_result::closed : op_result::not_ready;
   }
 
-  // Blocking send. Throws panic_error("send on closed channel").
+  // Blocking send. Throws panic_error("send on closed channel"). The common case, done at once,
+  // makes no call: the rest is out of line.
   void send(T& v, const std::source_location& where) {
-    int rival = lock_noting_rival();
+    const int rival = lock_noting_rival();
     waiter* wake = nullptr;
-    switch (send_typed(v, &wake)) {
-      case op_result::ok:
-        lock_.unlock();
-        if (wake) unpark(wake->who);
-        if (rival) note_lock_contention(rival);
-        return;
-      case op_result::closed:
-        lock_.unlock();
-        throw_panic("send on closed channel");
-      case op_result::not_ready:
-        break;
+    const op_result r = send_typed(v, &wake);
+    if (r == op_result::ok) [[likely]] {
+      lock_.unlock();
+      if (wake || rival) after_op(wake, rival);
+      return;
+    }
+    send_wait(v, r, where);
+  }
+
+  // Blocking receive into raw storage; false when closed and drained.
+  bool recv(void* out, const std::source_location& where) {
+    const int rival = lock_noting_rival();
+    waiter* wake = nullptr;
+    const op_result r = recv_typed(out, &wake);
+    if (r == op_result::ok) [[likely]] {
+      lock_.unlock();
+      if (wake || rival) after_op(wake, rival);
+      return true;
+    }
+    return recv_wait(out, r, where);
+  }
+
+  op_result try_send(T& v) {
+    if (send_not_ready_relaxed()) return op_result::not_ready;
+    lock_.lock();
+    waiter* wake = nullptr;
+    const op_result r = send_typed(v, &wake);
+    lock_.unlock();
+    if (wake) after_op(wake, 0);
+    if (r == op_result::closed) throw_panic("send on closed channel");
+    return r;
+  }
+
+  op_result try_recv(void* out) {
+    if (recv_not_ready_relaxed()) return op_result::not_ready;
+    lock_.lock();
+    waiter* wake = nullptr;
+    const op_result r = recv_typed(out, &wake);
+    lock_.unlock();
+    if (wake) after_op(wake, 0);
+    return r;
+  }
+
+ private:
+  // send() once send_typed() said closed or not_ready, lock_ still held.
+  void send_wait(T& v, op_result r, const std::source_location& where) {
+    if (r == op_result::closed) {
+      lock_.unlock();
+      throw_panic("send on closed channel");
     }
     waiter me;
     me.who = current_parker();
@@ -182,21 +233,11 @@ class chan_impl final : public chan_base {
     if (!me.success) throw_panic("send on closed channel");  // woken by close()
   }
 
-  // Blocking receive into raw storage; false when closed and drained.
-  bool recv(void* out, const std::source_location& where) {
-    int rival = lock_noting_rival();
-    waiter* wake = nullptr;
-    switch (recv_typed(out, &wake)) {
-      case op_result::ok:
-        lock_.unlock();
-        if (wake) unpark(wake->who);
-        if (rival) note_lock_contention(rival);
-        return true;
-      case op_result::closed:
-        lock_.unlock();
-        return false;
-      case op_result::not_ready:
-        break;
+  // recv() once recv_typed() said closed or not_ready, lock_ still held.
+  bool recv_wait(void* out, op_result r, const std::source_location& where) {
+    if (r == op_result::closed) {
+      lock_.unlock();
+      return false;
     }
     waiter me;
     me.who = current_parker();
@@ -206,28 +247,6 @@ class chan_impl final : public chan_base {
     return me.success;
   }
 
-  op_result try_send(T& v) {
-    if (send_not_ready_relaxed()) return op_result::not_ready;
-    lock_.lock();
-    waiter* wake = nullptr;
-    op_result r = send_typed(v, &wake);
-    lock_.unlock();
-    if (wake) unpark(wake->who);
-    if (r == op_result::closed) throw_panic("send on closed channel");
-    return r;
-  }
-
-  op_result try_recv(void* out) {
-    if (recv_not_ready_relaxed()) return op_result::not_ready;
-    lock_.lock();
-    waiter* wake = nullptr;
-    op_result r = recv_typed(out, &wake);
-    lock_.unlock();
-    if (wake) unpark(wake->who);
-    return r;
-  }
-
- private:
   T* slot(std::size_t i) noexcept {
     if constexpr (kEmpty) {
       static_cast<void>(i);
