@@ -476,6 +476,27 @@ TEST_F(run_test, WokenGoroutineQueuedBehindBusyWakerRunsElsewhere) {
   }
 }
 
+// After many goroutines that end in their first run, spawning no longer wakes an idle worker
+// (they run faster where they were spawned). A goroutine spawned then, behind a spawner that
+// computes without blocking, must still run elsewhere: the spawner spins until it has.
+TEST_F(run_test, GoroutineSpawnedAfterQuickOnesRunsBesideABusySpawner) {
+  if (goro_test::configured_max_procs() == 1) GTEST_SKIP() << "needs a second worker";
+  for (int round = 0; round < 20; round++) {
+    goro::run([] {
+      goro::wait_group wg;
+      constexpr int quick = 1000;
+      wg.add(quick);
+      for (int i = 0; i < quick; i++) goro::go([&wg] { wg.done(); });
+      wg.wait();
+      std::atomic<bool> ran{false};
+      goro::go([&ran] { ran = true; });
+      while (!ran.load()) {
+      }
+    });
+    ASSERT_TRUE(goro_test::wait_until_quiescent()) << "round " << round;
+  }
+}
+
 // Goroutines that hammer one channel from several workers move next to each other (a
 // goroutine that keeps finding the channel's lock held by another worker's goroutine moves to
 // that worker, in the middle of its loop). Every value still arrives exactly once, and

@@ -220,6 +220,10 @@ class locked_queue {
 
 enum class post_action : std::uint8_t { none, park, sleep, yield, move, exit };
 
+// After this many goroutines in a row ended in their first run on a worker, spawning there no
+// longer wakes an idle worker, and that worker, out of work, watches before stealing.
+constexpr unsigned kQuickExits = 64;
+
 struct worker {
   unsigned id = 0;
   run_queue q;
@@ -239,6 +243,9 @@ struct worker {
   unsigned contentions = 0;
   unsigned move_target = 0;  // post_action::move: where the previous goroutine goes
   bool moved_away = false;   // a goroutine just left for move_target: do not steal it back
+  // Goroutines that ended here in their first run, in a row (capped at kQuickExits); a
+  // goroutine switching out for the first time here resets it. See launch().
+  unsigned quick_exits = 0;
   std::atomic<std::int64_t> blocked_delta{0};
   std::int64_t coarse_now = 0;  // last clock reading, for "blocked since"
 
@@ -600,6 +607,7 @@ void wake_any_idle() noexcept {
 // queued without a wakep().
 void ensure_watcher() noexcept {
   sched_state& s = S();
+  if (s.procs.load(std::memory_order_relaxed) < 2) return;  // nobody to watch
   // RMWs, not loads: they order our queue push before them. A worker going idle after this
   // (its npidle increment comes later) sees the push when it looks for a backlog; so does a
   // watcher that stops watching (its decrement comes later).
@@ -756,6 +764,15 @@ void finish_previous(worker* w) {
   if (a == post_action::none) return;
   w->action = post_action::none;
   goroutine* g = w->prev;
+  if (a == post_action::exit) {
+    if (g->switched_out)
+      w->quick_exits = 0;
+    else if (w->quick_exits < kQuickExits)
+      w->quick_exits++;
+  } else if (!g->switched_out) {
+    g->switched_out = true;
+    w->quick_exits = 0;
+  }
   switch (a) {
     case post_action::park:
       g->state.store(g_state::waiting, std::memory_order_relaxed);
@@ -1166,7 +1183,9 @@ goroutine* find_runnable(worker* w) {
   // by wakep(); one woken for any other reason watches first.
   // A worker whose goroutine just moved away to share a channel with another worker's
   // goroutines watches first too: stealing at once would split them again.
-  bool may_spin = !w->moved_away;
+  // So does one whose last goroutines all ended in their first run: more such goroutines are
+  // best left to the worker that spawns them (see launch()).
+  bool may_spin = !w->moved_away && w->quick_exits < kQuickExits;
   w->moved_away = false;
   if (w->watch_ns == 0) w->watch_ns = kWatchMinNs;
   for (;;) {
@@ -1474,6 +1493,7 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
   g->blocked_file.store(nullptr, std::memory_order_relaxed);
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
   g->counted_blocked = false;
+  g->switched_out = false;
   g->saved_errno = 0;
   g->eh = eh_state{};
   g->park.g = g;
@@ -1484,7 +1504,14 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
     // Like Go: the new goroutine runs next; the one it displaces is queued for anyone to steal.
     goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
     bool spilled = old && push_local(w, old);
-    wakep();
+    // Like Go, an idle worker is woken to help, unless the goroutines ending here lately all
+    // ended in their first run: more of those are quicker to run here than to hand over (a
+    // second core only adds cache-line transfers), so an idle worker just watches, as for a
+    // woken goroutine queued here (see ready()).
+    if (w->quick_exits >= kQuickExits)
+      ensure_watcher();
+    else
+      wakep();
     return spilled;
   }
   push_global(g);

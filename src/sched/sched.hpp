@@ -60,6 +60,7 @@ struct goroutine {
   std::atomic<g_state> state{g_state::dead};
   std::atomic<wait_reason> reason{wait_reason::none};
   bool counted_blocked = false;  // parked for something only another goroutine/thread ends
+  bool switched_out = false;     // has parked, slept, yielded or moved since it was spawned
   alignas(16) unsigned char inline_buf[48];
 };
 
