@@ -134,15 +134,17 @@ void stack_pool::set_size(std::size_t bytes) {
   s.lock.unlock();
 }
 
-void stack_pool::grow(std::size_t count) {
-  std::size_t g = guard_size(), one = size_ + g;
+// Maps `count` new stacks of `size` bytes into out[]. Takes no lock: the syscalls and guard
+// installs (about a microsecond per stack here) of two workers growing at once overlap instead
+// of queueing on the pool's lock.
+void stack_pool::grow(std::size_t size, std::size_t count, stack* out) {
+  std::size_t g = guard_size(), one = size + g;
   void* m = mmap(nullptr, one * count, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (m == MAP_FAILED) throw std::bad_alloc();
   madvise(m, one * count, MADV_NOHUGEPAGE);
 
   char* base = static_cast<char*>(m);
-  pool_state& s = state();
   for (std::size_t i = 0; i < count; i++) {
     char* lo = base + i * one + g;
     install_guard(lo - g, g);
@@ -150,25 +152,36 @@ void stack_pool::grow(std::size_t count) {
     // LeakSanitizer scans thread stacks, not ours: without this, whatever only a parked
     // goroutine's frames point to would be reported as leaked at exit. The usable range only:
     // scanning a guard page would fault.
-    __lsan_register_root_region(lo, size_);
+    __lsan_register_root_region(lo, size);
 #endif
-    s.free.push_back(stack{lo, size_});
+    out[i] = stack{lo, size};
   }
 }
 
 std::size_t stack_pool::get(stack* out, std::size_t n) {
   pool_state& s = state();
   s.lock.lock();
-  try {
-    if (s.free.empty()) grow(kStacksPerChunk > n ? kStacksPerChunk : n);
-  } catch (...) {
-    s.lock.unlock();
-    throw;
-  }
   std::size_t k = 0;
   while (k < n && !s.free.empty()) {
     out[k++] = s.free.back();
     s.free.pop_back();
+  }
+  s.lock.unlock();
+  if (k > 0) return k;
+
+  const std::size_t count = kStacksPerChunk > n ? kStacksPerChunk : n;
+  std::vector<stack> fresh(count);
+  grow(size_, count, fresh.data());
+  for (; k < n; k++) out[k] = fresh[k];
+  // The rest goes to the pool. Pushed one at a time: a failed push_back loses nothing but
+  // stays mapped (it is not worth a throw after the caller got its stacks).
+  s.lock.lock();
+  for (std::size_t i = k; i < count; i++) {
+    try {
+      s.free.push_back(fresh[i]);
+    } catch (...) {
+      break;
+    }
   }
   s.lock.unlock();
   return k;

@@ -40,7 +40,7 @@ class stack_pool {
   void put(const stack* in, std::size_t n) noexcept;
 
  private:
-  void grow(std::size_t count);
+  static void grow(std::size_t size, std::size_t count, stack* out);
   std::size_t size_ = 0;
 };
 

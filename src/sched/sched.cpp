@@ -76,8 +76,6 @@ bool futex_wait_nonzero(std::atomic<std::uint32_t>* w, std::int64_t deadline) {
 
 void futex_wake_one(std::atomic<std::uint32_t>* w) { futex(w, FUTEX_WAKE, 1, nullptr); }
 
-constexpr unsigned kMaxWorkers = 256;
-
 }  // namespace
 
 void spin_pause_slow(unsigned& spins) noexcept {
@@ -973,6 +971,7 @@ void sleep_g(std::int64_t until, const std::source_location& where) {
   thread_state* t = ts();
   tm.g = t->g;
   tm.when = until;
+  tm.deletable = false;  // a sleep is never cancelled
   tm.fire = [](rtimer* r, std::int64_t) { ready(static_cast<sleep_timer*>(r)->g, false); };
   goroutine* g = t->g;
   g->reason.store(wait_reason::sleep, std::memory_order_relaxed);

@@ -64,6 +64,8 @@ struct goroutine {
   alignas(16) unsigned char inline_buf[48];
 };
 
+inline constexpr int kMaxWorkers = 256;  // max_procs is capped here
+
 // Every goroutine record ever made (never freed, reused through free lists), for dump().
 std::size_t goroutine_count_all() noexcept;  // records ever made
 goroutine* goroutine_at(std::size_t i) noexcept;

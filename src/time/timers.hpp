@@ -1,11 +1,10 @@
 // src/time/timers.hpp: the runtime's timer heap (used by sleep, after, ticker, timer).
 //
-// One process-wide 4-ary min-heap under a spinlock. Entries keep their deadline inline, and
-// due timers are taken 64 per lock hold. Idle workers sleep until the earliest deadline; busy
-// workers check it between goroutines (see sched.cpp). Not per-worker heaps (DESIGN.md's
-// suggestion) yet: with the above the timers benchmark is at 0.7-1.1x Go's wall time; the
-// rest of its cost is first-touch page faults of fresh stacks and lock traffic between two
-// workers.
+// One 4-ary min-heap per worker (a goroutine's timers go to its worker's heap) and one for
+// plain threads, each under its own spinlock. Entries keep their deadline inline, and due
+// timers are taken 64 per lock hold. Any worker fires any heap's due timers, its own first.
+// Idle workers sleep until the earliest deadline of all heaps; busy workers check it between
+// goroutines (see sched.cpp).
 #pragma once
 
 #include <atomic>
@@ -23,7 +22,13 @@ struct rtimer {
   // timer left the heap. The timer code never touches the rtimer after calling fire, so fire
   // may free it or re-add it.
   void (*fire)(rtimer* t, std::int64_t now) = nullptr;
-  std::int32_t index = -1;  // position in the heap, -1 when not in it; guarded by the heap lock
+  // False for a timer that is never deleted (a goroutine's sleep): its index is not kept.
+  bool deletable = true;
+  std::int32_t index =
+      -1;  // position in the heap (if deletable), -1 when not in it; guarded by the heap lock
+  // Which heap holds it, -1 when none. Written under that heap's lock; read without it only to
+  // find the lock to take (timer_del).
+  std::atomic<std::int16_t> heap{-1};
   // Set when the timer leaves the heap to fire; a fire function that cares (timer channels)
   // clears it when done, so stop()/reset() can wait out a fire already in flight.
   std::atomic<bool> firing{false};
@@ -31,7 +36,7 @@ struct rtimer {
 
 // Adds t (t->when set by the caller). Wakes an idle worker when t becomes the earliest.
 void timer_add(rtimer* t);
-// Removes t if it is still in the heap; true if it was.
+// Removes t (deletable) if it is still in a heap; true if it was.
 bool timer_del(rtimer* t) noexcept;
 // The earliest deadline, kNever if none. Relaxed: a stale answer only delays a check.
 std::int64_t timers_next() noexcept;
