@@ -250,7 +250,8 @@ struct worker {
   // Scheduler context and the request a goroutine leaves for it when switching away.
   void* g0_sp = nullptr;
   goroutine* cur = nullptr;
-  goroutine* prev = nullptr;  // the goroutine that last switched away, for finish_previous()
+  goroutine* prev = nullptr;     // the goroutine that last switched away, for finish_previous()
+  goroutine* handoff = nullptr;  // for g0 to run next, taken off the queues by switch_out()
   unsigned runnext_streak = 0;
   post_action action = post_action::none;
   void (*unlock_fn)(void*) = nullptr;
@@ -879,7 +880,15 @@ GORO_NO_TSAN void switch_out(post_action a) {
   void* fake = nullptr;
   void** fake_slot = a == post_action::exit ? nullptr : &fake;
 #endif
-  if (goroutine* next = next_direct(w)) {
+  goroutine* next = next_direct(w);
+  if (next && !next->stk && a == post_action::park && w->unlock_fn) {
+    // A goroutine's first run maps or takes a stack and touches its first page (a page fault,
+    // microseconds on a VM): not while this goroutine's lock (a channel's, say) is still held,
+    // which made every other worker spin on it. g0 releases the lock, then runs `next`.
+    w->handoff = next;
+    next = nullptr;
+  }
+  if (next) {
     prepare_run(w, next);
 #ifdef GORO_ASAN
     __sanitizer_start_switch_fiber(fake_slot, next->stk.lo, next->stk.size);
@@ -1353,7 +1362,11 @@ void* worker_main(void* arg) {
   }
 #endif
   for (;;) {
-    goroutine* g = find_runnable(w);
+    goroutine* g = w->handoff;  // see switch_out()
+    if (g)
+      w->handoff = nullptr;
+    else
+      g = find_runnable(w);
     // However it found g (its own queue, the global one, a steal), a spinning worker stops
     // spinning now: counted as spinning while it runs g, it would keep wakep() and
     // ensure_watcher() from waking anyone while nobody looks for work.
