@@ -93,6 +93,42 @@ TEST_F(sleep_test, TenThousandSleepersAllWake) {
   EXPECT_LT(clock_type::now() - start, 10s) << "sleeps did not overlap";
 }
 
+// Sleeps that start in deadline order skip the timer heap (a FIFO next to it takes them);
+// one that ends before an earlier-started one goes to the heap. Mixed, on every worker: each
+// sleeper still wakes, never early, and timer channels (deletable timers, always in the heap)
+// fire among them.
+TEST_F(sleep_test, SleepsOutOfDeadlineOrderMixWithInOrderOnes) {
+  constexpr int per_group = 40;
+  std::atomic<int> woke{0}, early{0};
+  goro::run([&] {
+    goro::wait_group wg;
+    auto sleeper = [&](std::chrono::microseconds d) {
+      wg.add(1);
+      goro::go([&, d] {
+        const auto start = clock_type::now();
+        goro::sleep_for(d);
+        if (clock_type::now() - start < d) early.fetch_add(1);
+        woke.fetch_add(1);
+        wg.done();
+      });
+    };
+    for (int i = 0; i < per_group; ++i) {
+      sleeper(std::chrono::microseconds(4000 - 100 * i));  // each shorter: out of order
+      sleeper(std::chrono::microseconds(500 + 100 * i));   // each longer: in order
+      if (i % 10 == 0) {
+        wg.add(1);
+        goro::go([&wg, i] {
+          goro::after(std::chrono::microseconds(50 * i)).recv();
+          wg.done();
+        });
+      }
+    }
+    wg.wait();
+  });
+  EXPECT_EQ(woke.load(), 2 * per_group);
+  EXPECT_EQ(early.load(), 0);
+}
+
 TEST_F(sleep_test, SleepersInterleavedWithChannelTraffic) {
   goro::run([] {
     auto ch = goro::make_chan<int>();
