@@ -10,23 +10,28 @@ void chan_base::close() {
     throw_panic("close of closed channel");
   }
   closed_.store(true, std::memory_order_release);
-  // Dequeue every waiter under the lock, wake them after releasing it. Receivers get "closed"
-  // (nothing constructed in their slot), senders get "closed" and throw.
-  waiter* wake = nullptr;
-  waiter** tail = &wake;
-  for (wait_queue* q : {&recvq_, &sendq_}) {
-    while (waiter* w = q->pop()) {
-      w->success = false;
-      *tail = w;
-      tail = &w->next;
+  // Dequeue the waiters under the lock, 64 at a time, and wake each batch after releasing it.
+  // Receivers get "closed" (nothing constructed in their slot), senders get "closed" and throw.
+  // Only the parkers are kept: a waiter (on its goroutine's stack, cold) is touched once, and
+  // after the lock is released it may vanish. Releasing the lock between batches is safe: the
+  // channel is closed, so nobody queues behind us, and the waiters still queued are ours to
+  // wake (a select that completes elsewhere meanwhile dequeues its own, under the lock).
+  constexpr int kBatch = 64;
+  for (;;) {
+    parker* wake[kBatch];
+    int n = 0;
+    for (wait_queue* q : {&recvq_, &sendq_}) {
+      while (n < kBatch) {
+        waiter* w = q->pop();
+        if (!w) break;
+        w->success = false;
+        wake[n++] = w->who;
+      }
     }
-  }
-  *tail = nullptr;
-  lock_.unlock();
-  while (wake) {
-    waiter* next = wake->next;  // read before unpark: the waiter may vanish right after
-    unpark(wake->who);
-    wake = next;
+    lock_.unlock();
+    for (int i = 0; i < n; i++) unpark(wake[i]);
+    if (n < kBatch) return;
+    lock_.lock();
   }
 }
 
