@@ -476,6 +476,54 @@ TEST_F(run_test, WokenGoroutineQueuedBehindBusyWakerRunsElsewhere) {
   }
 }
 
+// close() dequeues waiters in batches (releasing the channel's lock in between): with many
+// more waiters than one batch, blocked in recv, range-for and select, or in send, every one
+// still wakes exactly once and sees the close. At P=1 all are parked before the close.
+TEST_F(run_test, CloseWakesWaitersBeyondOneBatch) {
+  constexpr int receivers = 500, senders = 300;
+  std::atomic<int> saw_close{0}, panicked{0};
+  goro::run([&] {
+    auto rch = goro::make_chan<int>();
+    auto sch = goro::make_chan<int>();
+    goro::wait_group ready, done;
+    ready.add(receivers + senders);
+    done.add(receivers + senders);
+    for (int i = 0; i < receivers; ++i) {
+      goro::go([&, rch, i] {
+        ready.done();
+        bool closed = false;
+        if (i % 3 == 0) {
+          closed = !rch.recv().has_value();
+        } else if (i % 3 == 1) {
+          closed = true;
+          for (int v : rch) closed = v < 0;  // nothing is ever sent
+        } else {
+          goro::select(goro::on_recv(rch, [&](std::optional<int> v) { closed = !v; }));
+        }
+        if (closed) saw_close.fetch_add(1);
+        done.done();
+      });
+    }
+    for (int i = 0; i < senders; ++i) {
+      goro::go([&, sch, i] {
+        ready.done();
+        try {
+          sch.send(i);
+        } catch (const goro::panic_error&) {
+          panicked.fetch_add(1);
+        }
+        done.done();
+      });
+    }
+    ready.wait();
+    rch.close();
+    sch.close();
+    done.wait();
+  });
+  EXPECT_EQ(saw_close.load(), receivers);
+  EXPECT_EQ(panicked.load(), senders);
+}
+
 // After many goroutines that end in their first run, spawning no longer wakes an idle worker
 // (they run faster where they were spawned). A goroutine spawned then, behind a spawner that
 // computes without blocking, must still run elsewhere: the spawner spins until it has.
