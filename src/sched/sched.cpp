@@ -609,11 +609,13 @@ void wake_any_idle() noexcept {
 void ensure_watcher() noexcept {
   sched_state& s = S();
   if (s.procs.load(std::memory_order_relaxed) < 2) return;  // nobody to watch
-  // RMWs, not loads: they order our queue push before them. A worker going idle after this
-  // (its npidle increment comes later) sees the push when it looks for a backlog; so does a
-  // watcher that stops watching (its decrement comes later).
-  if (s.npidle.fetch_add(0, std::memory_order_seq_cst) == 0) return;
+  // RMWs, not loads: they order our queue push before them. A watcher that stops watching
+  // after this (its decrement comes later in nwatching's order, and reads what we wrote) sees
+  // the push when it looks for a backlog again; so does a worker going idle after this (its
+  // npidle increment comes later). nwatching first: while some worker watches (the common
+  // case when a worker keeps its goroutines to itself), that one RMW is all it costs.
   if (s.nwatching.fetch_add(0, std::memory_order_seq_cst) != 0) return;
+  if (s.npidle.fetch_add(0, std::memory_order_seq_cst) == 0) return;
   if (s.nspinning.load(std::memory_order_seq_cst) != 0) return;
   wake_any_idle();
 }
