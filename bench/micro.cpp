@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <goro/detail/spinlock.hpp>
 #include <goro/goro.hpp>
 #include <optional>
 #include <string>
@@ -59,6 +60,24 @@ void BM_buffered_send_recv(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The floor under every channel operation: one uncontended lock/unlock of goro's spinlock
+// around a store (the xchg that takes the lock drains the store buffer). A message through a
+// channel pays it twice, once for the send and once for the receive.
+void BM_spinlock_pair(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    goro::detail::spinlock lock;
+    std::int64_t slot = 0;
+    std::int64_t i = 0;
+    for (auto _ : st) {
+      lock.lock();
+      slot = i++;
+      benchmark::DoNotOptimize(slot);
+      lock.unlock();
+    }
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
 // Non-blocking failures, the cost of a "would block" answer.
 void BM_try_send_full(benchmark::State& state) {
   in_goroutine(state, [](benchmark::State& st) {
@@ -93,6 +112,24 @@ void BM_select_default(benchmark::State& state) {
     std::array<goro::chan<std::int64_t>, K> chans;
     for (auto& c : chans) c = goro::make_chan<std::int64_t>(1);
     for (auto _ : st) benchmark::DoNotOptimize(poll_select(chans, std::make_index_sequence<K>{}));
+  });
+  state.SetItemsProcessed(state.iterations());
+}
+
+// A 2-case select with one case ready: a send into one of two buffered channels (alternating),
+// then a select over both receives. One iteration is one send and one select.
+void BM_send_select_ready(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    std::array<goro::chan<std::int64_t>, 2> chans{goro::make_chan<std::int64_t>(1),
+                                                  goro::make_chan<std::int64_t>(1)};
+    std::int64_t i = 0, got = 0;
+    for (auto _ : st) {
+      chans[i & 1].send(i);
+      i++;
+      goro::select(goro::on_recv(chans[0], [&](std::optional<std::int64_t> v) { got = *v; }),
+                   goro::on_recv(chans[1], [&](std::optional<std::int64_t> v) { got = *v; }));
+      benchmark::DoNotOptimize(got);
+    }
   });
   state.SetItemsProcessed(state.iterations());
 }
@@ -135,11 +172,13 @@ void BM_unbuffered_pingpong(benchmark::State& state) {
 }
 
 BENCHMARK(BM_yield_pair)->UseRealTime();
+BENCHMARK(BM_spinlock_pair)->UseRealTime();
 BENCHMARK(BM_buffered_send_recv)->UseRealTime();
 BENCHMARK(BM_try_send_full)->UseRealTime();
 BENCHMARK(BM_try_recv_empty)->UseRealTime();
 BENCHMARK(BM_select_default<2>)->Name("BM_select_default/2")->UseRealTime();
 BENCHMARK(BM_select_default<8>)->Name("BM_select_default/8")->UseRealTime();
+BENCHMARK(BM_send_select_ready)->UseRealTime();
 BENCHMARK(BM_spawn_join)->UseRealTime();
 BENCHMARK(BM_unbuffered_pingpong)->UseRealTime();
 

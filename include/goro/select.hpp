@@ -38,10 +38,11 @@ struct select_case {
 // Runs Go's select over cases[0..n) (see src/chan/select.cpp). `scratch` has room for 2n
 // uint16_t and `waiters` raw room for n waiters. Returns the index of the case that completed, or n
 // when has_default and none was ready. Throws panic_error for a chosen send on a closed channel.
-// `polled`: the caller already polled every case once (select()'s inline pass 0), so pass 0 is
-// skipped.
+// `polled`: null, or the random order (indices into cases) in which the caller already polled
+// every case once (select()'s inline pass 0): pass 0 is then skipped and that order reused.
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
-                        waiter* waiters, const std::source_location& where, bool polled);
+                        waiter* waiters, const std::source_location& where,
+                        const std::uint8_t* polled);
 
 template <class T, class F>
 struct recv_case {
@@ -235,7 +236,7 @@ namespace detail {
 // select() once the inline pass 0 (if any) found nothing ready: type-erases the cases and runs
 // select_impl. Out of line so that the common case, a ready case, stays small.
 template <class... Cases>
-[[gnu::noinline]] std::size_t select_erased(bool polled, Cases&... cases) {
+[[gnu::noinline]] std::size_t select_erased(const std::uint8_t* polled, Cases&... cases) {
   constexpr auto pos = case_positions<Cases...>();
   constexpr std::size_t n = pos.size();
   constexpr bool has_default = n < sizeof...(Cases);
@@ -286,7 +287,7 @@ requires(sizeof...(Cases) > 0) std::size_t select(Cases&&... cases) {
     (std::invoke(cases.f), ...);
     return 0;
   } else if constexpr (n > detail::kInlinePollMax) {
-    return detail::select_erased<std::remove_cvref_t<Cases>...>(false, cases...);
+    return detail::select_erased<std::remove_cvref_t<Cases>...>(nullptr, cases...);
   } else {
     // Pass 0, inline: poll the cases in a uniformly random order; the first ready one wins.
     // order[] holds indices into pos[].
@@ -315,7 +316,7 @@ requires(sizeof...(Cases) > 0) std::size_t select(Cases&&... cases) {
       (run_default(cases), ...);
       return pos[0] == 0 ? 1 : 0;
     } else {
-      return detail::select_erased<std::remove_cvref_t<Cases>...>(true, cases...);
+      return detail::select_erased<std::remove_cvref_t<Cases>...>(order, cases...);
     }
   }
 }

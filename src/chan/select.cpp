@@ -119,19 +119,25 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
 }  // namespace
 
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
-                        waiter* waiters, const std::source_location& where, bool polled) {
+                        waiter* waiters, const std::source_location& where,
+                        const std::uint8_t* polled) {
   std::uint16_t* poll = scratch;
   std::size_t npoll = 0;
-  // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random word:
-  // each step takes the high bits of a 32-bit multiply (no division), then re-mixes.
-  std::uint64_t r = fastrand();
-  for (std::size_t i = 0; i < n; i++) {
-    if (!cases[i].c) continue;
-    auto j = static_cast<std::size_t>(((r & 0xffffffffu) * (npoll + 1)) >> 32);
-    r = r * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-    poll[npoll] = poll[j];
-    poll[j] = static_cast<std::uint16_t>(i);
-    npoll++;
+  if (polled) {  // select() polled in this random order already: keep it, without nil cases
+    for (std::size_t k = 0; k < n; k++)
+      if (cases[polled[k]].c) poll[npoll++] = polled[k];
+  } else {
+    // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random
+    // word: each step takes the high bits of a 32-bit multiply (no division), then re-mixes.
+    std::uint64_t r = fastrand();
+    for (std::size_t i = 0; i < n; i++) {
+      if (!cases[i].c) continue;
+      auto j = static_cast<std::size_t>(((r & 0xffffffffu) * (npoll + 1)) >> 32);
+      r = r * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
+      poll[npoll] = poll[j];
+      poll[j] = static_cast<std::uint16_t>(i);
+      npoll++;
+    }
   }
 
   // Pass 0, unless select() did it inline.
