@@ -37,6 +37,11 @@ fi
 
 mkdir -p "$OUT"
 RAW=$OUT/raw.txt
+# The revision measured; "+dirty" for uncommitted changes outside this script's own outputs
+# (checked before machine.txt, one of them, is rewritten below).
+REV="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+  git -C "$ROOT" diff --quiet HEAD -- . ':!docs/bench' ':!docs/benchmarks.md' 2>/dev/null ||
+    echo '+dirty')"
 {
   echo "date: $(date -u '+%F %T UTC')"
   echo "nproc: $(nproc)"
@@ -46,8 +51,7 @@ RAW=$OUT/raw.txt
   echo "compiler: $(sed -n 's/^CMAKE_CXX_COMPILER:[^=]*=//p' "$BUILD/CMakeCache.txt") $(
     sed -n 's/^CMAKE_BUILD_TYPE:[^=]*=//p' "$BUILD/CMakeCache.txt")"
   echo "go: $(go version | cut -d' ' -f3)"
-  echo "goro: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
-    git -C "$ROOT" diff --quiet 2>/dev/null || echo '+dirty')"
+  echo "goro: $REV"
   echo "reps: $REPS"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$OUT/machine.txt"
