@@ -1,4 +1,4 @@
-// src/time/timers.hpp: the runtime's timer heap (used by sleep, after, ticker, timer).
+// src/time/timers.hpp: the runtime's timer heaps (used by sleep, after, ticker, timer).
 //
 // One 4-ary min-heap per worker (a goroutine's timers go to its worker's heap) and one for
 // plain threads, each under its own spinlock. Entries keep their deadline inline, and due
