@@ -524,6 +524,46 @@ TEST_F(run_test, CloseWakesWaitersBeyondOneBatch) {
   EXPECT_EQ(panicked.load(), senders);
 }
 
+// close() fails blocked senders batch by batch, releasing the channel's lock in between. A
+// receive that starts once close() has begun (here: once a first sender has seen its panic)
+// must get "closed", never the value of a sender that close() has not reached yet, and every
+// blocked sender panics (Go: close removes all blocked senders at once).
+TEST_F(run_test, NoReceiveFromASenderThatCloseIsFailing) {
+  constexpr int senders = 600;
+  for (int round = 0; round < 10; round++) {
+    std::atomic<int> panicked{0}, received{0};
+    goro::run([&] {
+      auto ch = goro::make_chan<int>();
+      auto first_panic = goro::make_chan<goro::signal>(1);
+      goro::wait_group ready, done;
+      ready.add(senders);
+      done.add(senders + 1);
+      for (int i = 0; i < senders; ++i) {
+        goro::go([&, ch, first_panic, i] {
+          ready.done();
+          try {
+            ch.send(i);
+          } catch (const goro::panic_error&) {
+            panicked.fetch_add(1);
+            first_panic.try_send(goro::signal{});
+          }
+          done.done();
+        });
+      }
+      ready.wait();
+      goro::go([&, ch, first_panic] {
+        first_panic.recv();
+        while (ch.recv()) received.fetch_add(1);
+        done.done();
+      });
+      ch.close();
+      done.wait();
+    });
+    ASSERT_EQ(received.load(), 0) << "round " << round;
+    ASSERT_EQ(panicked.load(), senders) << "round " << round;
+  }
+}
+
 // After many goroutines that end in their first run, spawning no longer wakes an idle worker
 // (they run faster where they were spawned). A goroutine spawned then, behind a spawner that
 // computes without blocking, must still run elsewhere: the spawner spins until it has.

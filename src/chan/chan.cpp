@@ -14,8 +14,9 @@ void chan_base::close() {
   // Receivers get "closed" (nothing constructed in their slot), senders get "closed" and throw.
   // Only the parkers are kept: a waiter (on its goroutine's stack, cold) is touched once, and
   // after the lock is released it may vanish. Releasing the lock between batches is safe: the
-  // channel is closed, so nobody queues behind us, and the waiters still queued are ours to
-  // wake (a select that completes elsewhere meanwhile dequeues its own, under the lock).
+  // channel is closed, so nobody queues behind us; the waiters still queued are ours to wake
+  // (a receive ignores senders queued on a closed channel, see recv_typed, and a select that
+  // completes elsewhere meanwhile dequeues its own waiter, under the lock).
   constexpr int kBatch = 64;
   for (;;) {
     parker* wake[kBatch];

@@ -179,6 +179,7 @@ std::size_t stack_pool::get(stack* out, std::size_t n) {
     out[k++] = s.free.back();
     s.free.pop_back();
   }
+  const std::size_t size = size_;  // set_size() changes it under the lock
   s.lock.unlock();
   if (k > 0) return k;
 
@@ -187,19 +188,11 @@ std::size_t stack_pool::get(stack* out, std::size_t n) {
   if (chunk < kMaxStacksPerChunk) s.next_chunk.store(2 * chunk, std::memory_order_relaxed);
   const std::size_t count = chunk > n ? chunk : n;
   std::vector<stack> fresh(count);
-  grow(size_, count, fresh.data());
+  grow(size, count, fresh.data());
   for (; k < n; k++) out[k] = fresh[k];
-  // The rest goes to the pool. Pushed one at a time: a failed push_back loses nothing but
-  // stays mapped (it is not worth a throw after the caller got its stacks).
-  s.lock.lock();
-  for (std::size_t i = k; i < count; i++) {
-    try {
-      s.free.push_back(fresh[i]);
-    } catch (...) {
-      break;
-    }
-  }
-  s.lock.unlock();
+  // The rest goes to the pool, unless the stack size changed meanwhile (put() then unmaps
+  // them, as it does any stack of another size).
+  put(fresh.data() + k, count - k);
   return k;
 }
 

@@ -186,7 +186,8 @@ bool timer_del(rtimer* t) noexcept {
   for (;;) {
     // Which heap t is in can change only while it is out of every heap (fired, then added
     // again), so a stale answer is caught by the check under that heap's lock.
-    const int id = t->heap.load(std::memory_order_relaxed);
+    // acquire: pairs with run_heap()'s release; a timer taken out to fire shows `firing`.
+    const int id = t->heap.load(std::memory_order_acquire);
     if (id < 0) return false;
     timer_heap& h = hs.h[id];
     h.lock.lock();
@@ -238,8 +239,10 @@ int run_heap(timer_heap& h, std::int64_t now) {
       else
         h.remove_at(0);
       t->index = -1;
-      t->heap.store(-1, std::memory_order_relaxed);
       t->firing.store(true, std::memory_order_relaxed);
+      // release, last: timer_del() can see "in no heap" without taking this lock, and must
+      // then see `firing` too, or stop()/reset() would not wait for this fire.
+      t->heap.store(-1, std::memory_order_release);
       due[n++] = t;
     }
     if (n) h.publish();

@@ -3,7 +3,9 @@
 // Invariants (all guarded by lock_ unless said otherwise):
 //  - At most one of recvq_ and sendq_ is non-empty. recvq_ non-empty implies the buffer is
 //    empty; sendq_ non-empty implies the buffer is full (or the channel is unbuffered).
-//  - closed_ only goes false -> true. Once closed, both queues are empty and stay empty.
+//  - closed_ only goes false -> true. Once closed, nothing is queued any more; the waiters
+//    still queued are close()'s to fail (it wakes them in batches, releasing the lock in
+//    between), so a receive ignores sendq_ on a closed channel.
 //  - count_ is the number of constructed values in the ring, at [recvx_, recvx_ + count_).
 //  - closed_, count_ and the queue heads are atomics only so the non-blocking fast paths may
 //    read them without the lock; every write happens under the lock.
@@ -142,7 +144,9 @@ class chan_impl final : public chan_base {
   }
 
   [[gnu::always_inline]] op_result recv_typed_inline(void* out, waiter** wake) {
-    if (waiter* w = sendq_.pop()) {
+    // A sender still queued on a closed channel is being failed by close(): not a partner.
+    waiter* w = closed_.load(std::memory_order_relaxed) ? nullptr : sendq_.pop();
+    if (w) {
       T* src = static_cast<T*>(w->elem);
       if (cap_ == 0) {
         ::new (out) T(std::move(*src));
