@@ -10,6 +10,7 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
+#include <chrono>
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -150,23 +151,36 @@ void BM_spawn_join(benchmark::State& state) {
 
 // Wake of a parked goroutine: unbuffered ping-pong, one iteration is one round trip (two
 // parks and two wakes).
+void BM_unbuffered_pingpong_body(benchmark::State& st) {
+  auto ping = goro::make_chan<std::int64_t>();
+  auto pong = goro::make_chan<std::int64_t>();
+  goro::wait_group wg;
+  wg.add(1);
+  goro::go([&] {
+    while (auto v = ping.recv()) pong.send(*v);
+    wg.done();
+  });
+  std::int64_t i = 0;
+  for (auto _ : st) {
+    ping.send(i++);
+    benchmark::DoNotOptimize(pong.recv());
+  }
+  ping.close();
+  wg.wait();
+}
+
 void BM_unbuffered_pingpong(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) { BM_unbuffered_pingpong_body(st); });
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The same with a timer pending the whole time (a long timeout somewhere in the program):
+// the scheduler checks timers between goroutines, and should pay only when one is due.
+void BM_unbuffered_pingpong_timer_pending(benchmark::State& state) {
   in_goroutine(state, [](benchmark::State& st) {
-    auto ping = goro::make_chan<std::int64_t>();
-    auto pong = goro::make_chan<std::int64_t>();
-    goro::wait_group wg;
-    wg.add(1);
-    goro::go([&] {
-      while (auto v = ping.recv()) pong.send(*v);
-      wg.done();
-    });
-    std::int64_t i = 0;
-    for (auto _ : st) {
-      ping.send(i++);
-      benchmark::DoNotOptimize(pong.recv());
-    }
-    ping.close();
-    wg.wait();
+    goro::timer t(std::chrono::hours(1));
+    BM_unbuffered_pingpong_body(st);
+    t.stop();
   });
   state.SetItemsProcessed(state.iterations());
 }
@@ -181,6 +195,7 @@ BENCHMARK(BM_select_default<8>)->Name("BM_select_default/8")->UseRealTime();
 BENCHMARK(BM_send_select_ready)->UseRealTime();
 BENCHMARK(BM_spawn_join)->UseRealTime();
 BENCHMARK(BM_unbuffered_pingpong)->UseRealTime();
+BENCHMARK(BM_unbuffered_pingpong_timer_pending)->UseRealTime();
 
 }  // namespace
 
