@@ -10,8 +10,8 @@
 #include <benchmark/benchmark.h>
 
 #include <array>
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <goro/detail/spinlock.hpp>
