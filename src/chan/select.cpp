@@ -127,17 +127,10 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
     for (std::size_t k = 0; k < n; k++)
       if (cases[polled[k]].c) poll[npoll++] = polled[k];
   } else {
-    // Random poll order over the non-nil cases (inside-out Fisher-Yates), from one random
-    // word: each step takes the high bits of a 32-bit multiply (no division), then re-mixes.
+    // Random poll order over the non-nil cases, from one random word.
     std::uint64_t r = fastrand();
-    for (std::size_t i = 0; i < n; i++) {
-      if (!cases[i].c) continue;
-      auto j = static_cast<std::size_t>(((r & 0xffffffffu) * (npoll + 1)) >> 32);
-      r = r * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull;
-      poll[npoll] = poll[j];
-      poll[j] = static_cast<std::uint16_t>(i);
-      npoll++;
-    }
+    for (std::size_t i = 0; i < n; i++)
+      if (cases[i].c) shuffle_in(poll, npoll, static_cast<std::uint16_t>(i), r);
   }
 
   // Pass 0, unless select() did it inline.
@@ -145,16 +138,10 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
     select_case& sc = cases[poll[k]];
     bool not_ready = sc.is_send ? sc.c->send_not_ready_relaxed() : sc.c->recv_not_ready_relaxed();
     if (not_ready) continue;
-    waiter* wake = nullptr;
-    int rival = sc.c->lock_noting_rival();
-    op_result r = try_case(sc, &wake);
-    sc.c->lock_.unlock();
-    if (wake) unpark(wake->who);
-    if (r != op_result::not_ready) {
-      std::size_t chosen = finish(cases, poll[k], r);
-      if (rival) note_lock_contention(rival);
-      return chosen;
-    }
+    const op_result r = sc.c->poll_locked([&](auto wake) __attribute__((always_inline)) {
+      return try_case(sc, wake);
+    });
+    if (r != op_result::not_ready) return finish(cases, poll[k], r);
   }
   // One poll is a snapshot of one channel; several polls are not a snapshot of all of them.
   // Finding no case ready takes pass 1 (all locks held) unless there was at most one case.

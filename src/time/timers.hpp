@@ -24,8 +24,8 @@ struct rtimer {
   void (*fire)(rtimer* t, std::int64_t now) = nullptr;
   // False for a timer that is never deleted (a goroutine's sleep): its index is not kept.
   bool deletable = true;
-  std::int32_t index =
-      -1;  // position in the heap (if deletable), -1 when not in it; guarded by the heap lock
+  // Position in the heap (kept only if deletable), -1 when not in it; guarded by the heap lock.
+  std::int32_t index = -1;
   // Which heap holds it, -1 when none. Written under that heap's lock; read without it only to
   // find the lock to take (timer_del).
   std::atomic<std::int16_t> heap{-1};

@@ -71,6 +71,20 @@ class chan_base {
     if (rival) note_lock_contention(rival);
   }
 
+  // One attempt, never blocking (select's polls): takes lock_ noting a rival, runs op(&wake)
+  // (a typed or type-erased send/recv with lock_ held), releases lock_, wakes the partner and,
+  // if the operation completed, reports contention.
+  template <class Op>
+  [[gnu::always_inline]] op_result poll_locked(Op op) {
+    int rival = lock_noting_rival();
+    waiter* wake = nullptr;
+    const op_result r = op(&wake);
+    lock_.unlock();
+    if (r == op_result::not_ready) rival = 0;  // contention counts only for completed operations
+    if (wake || rival) after_op(wake, rival);
+    return r;
+  }
+
   void close();  // throws panic_error("close of closed channel")
   std::size_t size() const noexcept { return count_.load(std::memory_order_relaxed); }
   std::size_t capacity() const noexcept { return cap_; }
