@@ -1211,7 +1211,12 @@ goroutine* find_runnable(worker* w) {
         s.global.push(g);
       goroutine* first = nullptr;
       while (w->inbox.pop(&first, 1)) s.global.push(first);
+      // A spinning token kept here would stop every later wakep(), this one included.
+      reset_spinning(w);
       wakep();
+      // Our timers are fired by the others, but one sleeping already does not know of timers
+      // our last goroutine added: only workers that go on finding work look at the heaps.
+      if (timers_next() != kNever) wake_idle_for_timers();
       futex_wait_nonzero(&w->park_word, kNever);
       w->park_word.store(0, std::memory_order_relaxed);
       continue;
@@ -1344,6 +1349,13 @@ goroutine* find_runnable(worker* w) {
       bool removed = w->idle && idle_remove_locked(w);
       s.idle_lock.unlock();
       if (!removed) woken = futex_wait_nonzero(&w->park_word, kNever);  // a waker got us first
+    } else {
+      // Every waker takes us off the idle list before waking us; a wake that finds us still
+      // on it was meant for an earlier wait (the park word is shared with the dormant wait).
+      // Pushing ourselves again while listed would link us to ourselves.
+      s.idle_lock.lock();
+      if (w->idle) idle_remove_locked(w);
+      s.idle_lock.unlock();
     }
     if (watching) s.nwatching.fetch_sub(1, std::memory_order_seq_cst);
     if (woken) w->park_word.store(0, std::memory_order_relaxed);
@@ -1463,16 +1475,25 @@ void ensure_started(const options* opts) {
     s.started.store(true, std::memory_order_release);
     return;
   }
-  if (procs && procs != s.procs.load(std::memory_order_relaxed)) {
+  const unsigned old_procs = s.procs.load(std::memory_order_relaxed);
+  if (procs && procs != old_procs) {
+    const unsigned old_nworkers = s.nworkers.load(std::memory_order_relaxed);
     start_workers(procs);
     s.procs.store(procs, std::memory_order_release);
-    // Wake everyone: dormant workers rejoin, the others re-read procs.
+    // Wake the idle workers (they re-read procs: the ones now beyond it go dormant) and the
+    // dormant ones (those now within it rejoin). Never a worker that is neither: it is busy and
+    // re-reads procs in find_runnable anyway, and a wake it did not ask for would leave its
+    // park word set, so that its next idle wait returned at once with the worker still in the
+    // idle list, and its next idle push linked it to itself (a cycle that hung every worker).
     unsigned nw = s.nworkers.load(std::memory_order_relaxed);
+    bool wake[kMaxWorkers] = {};
     s.idle_lock.lock();
     for (unsigned i = 0; i < nw; i++)
-      if (s.workers[i]->idle) idle_remove_locked(s.workers[i]);
+      wake[i] = (s.workers[i]->idle && idle_remove_locked(s.workers[i])) ||
+                (i >= old_procs && i < old_nworkers);
     s.idle_lock.unlock();
-    for (unsigned i = 0; i < nw; i++) wake_worker(s.workers[i]);
+    for (unsigned i = 0; i < nw; i++)
+      if (wake[i]) wake_worker(s.workers[i]);
   }
 }
 
