@@ -38,6 +38,10 @@ namespace detail {
 template <class T>
 class chan_iterator;
 
+// Wraps a channel made elsewhere (a timer's), taking over its creator's reference.
+template <class T>
+chan<T> adopt_chan(chan_impl<T>* c) noexcept;
+
 template <class T>
 struct storage {         // raw room for one T, constructed by a channel operation
   storage() noexcept {}  // leaves bytes uninitialized, also when value-initialized
@@ -197,6 +201,8 @@ class chan : public detail::chan_handle<T> {
  private:
   template <class U>
   friend chan<U> make_chan(std::size_t);
+  template <class U>
+  friend chan<U> detail::adopt_chan(detail::chan_impl<U>*) noexcept;
   explicit chan(detail::chan_impl<T>* c) noexcept : base(c) {}
 };
 
@@ -244,6 +250,11 @@ class recv_chan : public detail::chan_handle<T> {
 template <class T>
 chan<T> make_chan(std::size_t capacity = 0) {
   return chan<T>(new detail::chan_impl<T>(capacity));
+}
+
+template <class T>
+chan<T> detail::adopt_chan(chan_impl<T>* c) noexcept {
+  return chan<T>(c);
 }
 
 template <class T>

@@ -974,13 +974,22 @@ void park_g(void (*unlock)(void*), void* arg, wait_reason why, const std::source
   g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
   g->blocked_line.store(where.line(), std::memory_order_relaxed);
   g->blocked_since.store(w->coarse_now, std::memory_order_relaxed);
-  g->counted_blocked = why != wait_reason::sleep;
+  // A sleep parks here only when it never ends (see sleep_g()), and then it is as blocked as
+  // any other wait; a sleep with a deadline goes through sleep_g()'s timer instead.
+  g->counted_blocked = true;
   w->unlock_fn = unlock;
   w->unlock_arg = arg;
   switch_out(post_action::park);
 }
 
 void sleep_g(std::int64_t until, const std::source_location& where) {
+  if (until == kNever) {
+    // A sleep too long to represent never ends: no timer, and it counts as blocked, so a
+    // program left with nothing else to do gets the deadlock report (Go would hang).
+    for (;;) {
+      park_g(nullptr, nullptr, wait_reason::sleep, where);  // never woken
+    }
+  }
   struct sleep_timer : rtimer {
     goroutine* g;
   } tm;
@@ -1656,11 +1665,17 @@ std::size_t num_goroutine() noexcept {
   return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
-void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
-  std::int64_t until =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+namespace {
+
+// Sleeps until `until` (steady ns, saturated: kNever, as for Go's time.Sleep(math.MaxInt64),
+// sleeps for ever; see sleep_g()).
+void sleep_until_ns(std::int64_t until, const std::source_location& where) {
   if (!detail::current_g()) {
-    std::this_thread::sleep_until(t);
+    if (until == detail::kNever) {
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(24 * 365));
+    }
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until)));
     return;
   }
   if (until <= detail::now_ns()) {
@@ -1670,8 +1685,15 @@ void sleep_until(std::chrono::steady_clock::time_point t, std::source_location w
   detail::sleep_g(until, where);
 }
 
+}  // namespace
+
+void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
+  sleep_until_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(),
+                 where);
+}
+
 void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
-  sleep_until(std::chrono::steady_clock::now() + d, where);
+  sleep_until_ns(detail::deadline_after(detail::now_ns(), d.count()), where);
 }
 
 namespace debug {

@@ -1,143 +1,228 @@
-// after, ticker and timer: a channel of capacity 1 fed by a runtime timer.
+// after, ticker and timer: a runtime timer feeding a channel that owns it.
 //
-// Invariants (timer_state::lock guards armed, period and the channel's "stale" contents):
-//  - armed is true while a value from the current arming may still be sent.
-//  - refs counts the user's handle (if any) and the heap's hold while the timer is in the heap
-//    or firing; the last release frees the state.
-//  - stop/reset clear armed, remove the timer from the heap, wait out a fire already in flight,
-//    then drain the channel: no value from before the call can be received after it (Go 1.23).
+// Ownership: the user holds handles to a timer_chan (a channel of capacity 1 that reports
+// itself unbuffered); the channel holds the timer_state; the state never holds the channel
+// (it only points at it), so the last handle's release destroys the channel, and the
+// channel's destructor stops the timer (Go 1.23: an unreferenced timer is collected).
+//
+// Invariants (timer_state::lock guards ch, armed, period and the channel's "stale" contents):
+//  - refs counts the channel's hold (until its destructor) and one heap hold while the timer
+//    is in a heap or a fire of it is under way; the last release frees the state.
+//  - ch is null once the channel is being destroyed; a fire then delivers nothing.
+//  - armed is true while the value of the current arming has not been put in the channel.
+//    So "the value was not received" is armed || the channel holds it, and that is what
+//    stop() and reset() return; they clear armed, take the timer out of its heap, wait out
+//    fires under way, then drain the channel: no value from before the call is received
+//    after it.
+//  - Lock order: timer_state::lock, then a heap's lock or the channel's lock.
 #include "goro/time.hpp"
 
 #include <stdexcept>
+#include <utility>
 
 #include "sched/sched.hpp"
 #include "time/timers.hpp"
 
 namespace goro::detail {
 
+class timer_chan;
+
 struct timer_state : rtimer {
   spinlock lock;
-  chan<time_point> ch = make_chan<time_point>(1);
+  timer_chan* ch = nullptr;
   std::int64_t period = 0;  // 0: one-shot
   bool armed = false;
-  std::atomic<int> refs{1};
+  std::atomic<int> refs{1};  // the channel's
 
   void release() noexcept {
+    // acq_rel: the last releaser must see every other holder's writes before freeing.
     if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
-  static void on_fire(rtimer* r, std::int64_t now) {
-    auto* s = static_cast<timer_state*>(r);
-    bool rearmed = false;
-    s->lock.lock();
-    if (s->armed) {
-      time_point tp{std::chrono::nanoseconds(now)};
-      s->ch.try_send(tp);  // a slow receiver misses ticks, as in Go
-      if (s->period > 0) {
-        s->when += s->period;
-        if (s->when <= now) s->when = now + s->period;
-        timer_add(s);
-        rearmed = true;
-      } else {
-        s->armed = false;
-      }
-    }
-    s->firing.store(false, std::memory_order_release);
-    s->lock.unlock();
-    if (!rearmed) s->release();
-  }
+  static void on_fire(rtimer* r, std::int64_t now);
 
-  // lock held. Returns whether a value of the current arming was still undelivered.
-  bool stop_locked() noexcept {
-    bool was_armed = armed;
-    armed = false;
-    bool pending = timer_del(this);
-    if (pending) {
-      refs.fetch_sub(1, std::memory_order_relaxed);  // the heap's hold; the user still has one
-    } else {
-      while (firing.load(std::memory_order_acquire)) {  // a fire in flight on another worker
-        lock.unlock();
-        unsigned spins = 0;
-        spin_pause_slow(spins);
-        lock.lock();
-      }
-    }
-    time_point stale;
-    bool drained = ch.try_recv(stale) == status::ok;
-    return was_armed && (pending || drained);
-  }
+  // lock held. Returns whether the value of the current arming had not been received.
+  bool stop_locked() noexcept;
 
+  // lock held. Arms for a first value d ns from now, then every period ns (0: once).
   void arm_locked(std::int64_t d, std::int64_t period_ns) {
     armed = true;
     period = period_ns;
-    when = now_ns() + (d > 0 ? d : 0);
-    refs.fetch_add(1, std::memory_order_relaxed);
+    when = deadline_after(now_ns(), d);
+    if (when == kNever) return;                    // never fires: armed for ever, in no heap
+    refs.fetch_add(1, std::memory_order_relaxed);  // the heap's hold; we hold the channel's
     timer_add(this);
   }
 };
 
-void timer_state_deleter::operator()(timer_state* s) const noexcept {
+class timer_chan final : public chan_impl<time_point> {
+ public:
+  explicit timer_chan(timer_state* s) : chan_impl<time_point>(1), s_(s) {
+    reports_unbuffered_ = true;
+    s->ch = this;
+  }
+  timer_chan(const timer_chan&) = delete;
+  timer_chan& operator=(const timer_chan&) = delete;
+  // The last handle is gone: nobody can receive the value any more, so the timer goes too. A
+  // fire under way finds ch null and delivers nothing; it holds its own reference.
+  ~timer_chan() override {
+    s_->lock.lock();
+    s_->ch = nullptr;
+    s_->armed = false;
+    const bool removed = timer_del(s_);
+    s_->lock.unlock();
+    if (removed) s_->release();  // the heap's hold
+    s_->release();               // ours
+  }
+  timer_state* state() const noexcept { return s_; }
+
+ private:
+  timer_state* const s_;
+};
+
+void timer_state::on_fire(rtimer* r, std::int64_t now) {
+  auto* s = static_cast<timer_state*>(r);
+  bool rearmed = false;
   s->lock.lock();
-  s->stop_locked();
+  if (s->armed && s->ch) {
+    time_point tp{std::chrono::nanoseconds(now)};
+    s->ch->try_send(tp);  // a slow receiver misses ticks, as in Go
+    if (s->period > 0) {
+      // The next tick is a period after this one was due, or after now if that has passed.
+      s->when = deadline_after(s->when, s->period);
+      if (s->when <= now) s->when = deadline_after(now, s->period);
+      if (s->when != kNever) {
+        timer_add(s);  // keeps the heap's hold
+        rearmed = true;
+      }
+    } else {
+      s->armed = false;
+    }
+  }
+  // release: pairs with stop_locked()'s acquire load; what this fire did is seen by a stop()
+  // that stops waiting for it. Before the unlock: after it, s may be freed by others.
+  s->firing.fetch_sub(1, std::memory_order_release);
   s->lock.unlock();
-  s->release();
+  if (!rearmed) s->release();
+}
+
+bool timer_state::stop_locked() noexcept {
+  const bool was_armed = armed;
+  armed = false;
+  if (timer_del(this)) {
+    // The heap's hold; never the last one, the caller's channel holds another.
+    refs.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    // Fires under way on other workers: wait until each has taken the lock and seen armed
+    // false, so that none delivers after we return (or after a reset() rearms).
+    while (firing.load(std::memory_order_acquire) != 0) {
+      lock.unlock();
+      unsigned spins = 0;
+      spin_pause_slow(spins);
+      lock.lock();
+    }
+  }
+  time_point stale;
+  const bool drained = ch->try_recv(&stale) == op_result::ok;
+  return was_armed || drained;
 }
 
 namespace {
-timer_ptr make_timer(std::chrono::nanoseconds d, std::int64_t period) {
+
+timer_chan* make_timer(std::chrono::nanoseconds d, std::int64_t period) {
   ensure_started(nullptr);
-  timer_ptr s(new timer_state);
+  auto* s = new timer_state;
   s->fire = &timer_state::on_fire;
+  timer_chan* ch;
+  try {
+    ch = new timer_chan(s);
+  } catch (...) {
+    delete s;
+    throw;
+  }
   s->lock.lock();
   s->arm_locked(d.count(), period);
   s->lock.unlock();
-  return s;
+  return ch;
 }
-}  // namespace
 
+}  // namespace
 }  // namespace goro::detail
 
 namespace goro {
 
 recv_chan<time_point> after(std::chrono::nanoseconds d) {
-  detail::timer_ptr s = detail::make_timer(d, 0);
-  recv_chan<time_point> c = s->ch;
-  s.release()->release();  // drop the user's hold; the heap's keeps it alive until it fires
-  return c;
+  return detail::adopt_chan<time_point>(detail::make_timer(d, 0));
 }
 
-ticker::ticker(std::chrono::nanoseconds period) {
+namespace {
+std::int64_t checked_period(std::chrono::nanoseconds period) {
   if (period.count() <= 0) throw std::invalid_argument("goro::ticker: non-positive period");
-  s_ = detail::make_timer(period, period.count());
+  return period.count();
 }
-recv_chan<time_point> ticker::c() const { return s_->ch; }
+}  // namespace
+
+ticker::ticker(std::chrono::nanoseconds period) {
+  detail::timer_chan* ch = detail::make_timer(period, checked_period(period));
+  s_ = ch->state();
+  c_ = detail::adopt_chan<time_point>(ch);
+}
+ticker::ticker(ticker&& o) noexcept : c_(std::move(o.c_)), s_(std::exchange(o.s_, nullptr)) {}
+ticker& ticker::operator=(ticker&& o) noexcept {
+  if (this != &o) {
+    stop();
+    c_ = std::move(o.c_);
+    s_ = std::exchange(o.s_, nullptr);
+  }
+  return *this;
+}
+ticker::~ticker() { stop(); }
 void ticker::stop() noexcept {
+  if (!s_) return;
   s_->lock.lock();
   s_->stop_locked();
   s_->lock.unlock();
 }
 void ticker::reset(std::chrono::nanoseconds period) {
-  if (period.count() <= 0) throw std::invalid_argument("goro::ticker: non-positive period");
+  const std::int64_t p = checked_period(period);
   s_->lock.lock();
   s_->stop_locked();
-  s_->arm_locked(period.count(), period.count());
+  s_->arm_locked(p, p);
   s_->lock.unlock();
 }
 
-timer::timer(std::chrono::nanoseconds d) : s_(detail::make_timer(d, 0)) {}
-recv_chan<time_point> timer::c() const { return s_->ch; }
+timer::timer(std::chrono::nanoseconds d) {
+  detail::timer_chan* ch = detail::make_timer(d, 0);
+  s_ = ch->state();
+  c_ = detail::adopt_chan<time_point>(ch);
+}
+timer::timer(timer&& o) noexcept : c_(std::move(o.c_)), s_(std::exchange(o.s_, nullptr)) {}
+timer& timer::operator=(timer&& o) noexcept {
+  if (this != &o) {
+    stop();
+    c_ = std::move(o.c_);
+    s_ = std::exchange(o.s_, nullptr);
+  }
+  return *this;
+}
+timer::~timer() { stop(); }
 bool timer::stop() noexcept {
+  if (!s_) return false;
   s_->lock.lock();
-  bool r = s_->stop_locked();
+  const bool r = s_->stop_locked();
   s_->lock.unlock();
   return r;
 }
 bool timer::reset(std::chrono::nanoseconds d) {
   s_->lock.lock();
-  bool r = s_->stop_locked();
+  const bool r = s_->stop_locked();
   s_->arm_locked(d.count(), 0);
   s_->lock.unlock();
   return r;
 }
+
+namespace debug {
+std::size_t pending_timers() noexcept { return detail::timers_pending(); }
+}  // namespace debug
 
 }  // namespace goro

@@ -239,7 +239,8 @@ int run_heap(timer_heap& h, std::int64_t now) {
       else
         h.remove_at(0);
       t->index = -1;
-      t->firing.store(true, std::memory_order_relaxed);
+      // Not for sleeps: their timers are on cold stacks and nobody waits for their fire.
+      if (t->deletable) t->firing.fetch_add(1, std::memory_order_relaxed);
       // release, last: timer_del() can see "in no heap" without taking this lock, and must
       // then see `firing` too, or stop()/reset() would not wait for this fire.
       t->heap.store(-1, std::memory_order_release);

@@ -16,6 +16,13 @@ namespace goro::detail {
 std::int64_t now_ns() noexcept;  // steady_clock, in ns
 inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 
+// The deadline d ns after `now`, saturated: kNever (never) when it cannot be represented,
+// `now` when d <= 0. Every deadline in the runtime is computed with it.
+constexpr std::int64_t deadline_after(std::int64_t now, std::int64_t d) noexcept {
+  if (d <= 0) return now;
+  return d >= kNever - now ? kNever : now + d;
+}
+
 struct rtimer {
   std::int64_t when = 0;
   // Runs on a worker's scheduler stack (never in a goroutine) with no lock held, after the
@@ -29,12 +36,15 @@ struct rtimer {
   // Which heap holds it, -1 when none. Written under that heap's lock; read without it only to
   // find the lock to take (timer_del).
   std::atomic<std::int16_t> heap{-1};
-  // Set when the timer leaves the heap to fire; a fire function that cares (timer channels)
-  // clears it when done, so stop()/reset() can wait out a fire already in flight.
-  std::atomic<bool> firing{false};
+  // Deletable timers only: fires in flight. Incremented when the timer leaves the heap to fire;
+  // a fire function that cares (timer channels) decrements it when done, so stop()/reset() can
+  // wait out every fire already under way. A count, not a flag: a ticker re-added by its fire
+  // can fire again on another worker before the first fire has finished.
+  std::atomic<std::uint32_t> firing{0};
 };
 
-// Adds t (t->when set by the caller). Wakes an idle worker when t becomes the earliest.
+// Adds t (t->when set by the caller, never kNever: a timer that never fires is not added).
+// Wakes an idle worker when t becomes the earliest.
 void timer_add(rtimer* t);
 // Removes t (deletable) if it is still in a heap; true if it was.
 bool timer_del(rtimer* t) noexcept;

@@ -86,8 +86,12 @@ class chan_base {
   }
 
   void close();  // throws panic_error("close of closed channel")
-  std::size_t size() const noexcept { return count_.load(std::memory_order_relaxed); }
-  std::size_t capacity() const noexcept { return cap_; }
+  // Go's len() and cap(). A timer's channel (goro/time.hpp) buffers the one value its timer
+  // delivers but presents itself as unbuffered, as in Go 1.23: both are 0 there.
+  std::size_t size() const noexcept {
+    return reports_unbuffered_ ? 0 : count_.load(std::memory_order_relaxed);
+  }
+  std::size_t capacity() const noexcept { return reports_unbuffered_ ? 0 : cap_; }
 
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
@@ -100,6 +104,7 @@ class chan_base {
   // ever had to wait for the lock.
   int holder_ = 0;
   bool contended_once_ = false;
+  bool reports_unbuffered_ = false;  // set once, before the channel is shared (timer channels)
   std::atomic<bool> closed_{false};
   std::atomic<std::size_t> count_{0};
   const std::size_t cap_;
@@ -110,8 +115,10 @@ class chan_base {
   std::atomic<std::uint32_t> refs_{1};
 };
 
+// Not final: a timer's channel derives from chan_impl<time_point> to stop its timer when the
+// last handle goes (goro/time.hpp).
 template <class T>
-class chan_impl final : public chan_base {
+class chan_impl : public chan_base {
   static constexpr bool kEmpty = std::is_empty_v<T>;  // chan<signal>: no buffer at all
 
  public:
