@@ -89,11 +89,11 @@ class chan_handle {
   // Blocks until a receiver took v (unbuffered) or it is buffered. Blocks forever on a nil
   // channel. Throws panic_error("send on closed channel").
   void do_send(T&& v, const std::source_location& where) const {
-    if (!c_) park_forever(detail::wait_reason::chan_send_nil, where);
+    if (!c_) detail::park_forever(detail::wait_reason::chan_send_nil, where);
     c_->send(v, where);
   }
   std::optional<T> do_recv(const std::source_location& where) const {
-    if (!c_) park_forever(detail::wait_reason::chan_recv_nil, where);
+    if (!c_) detail::park_forever(detail::wait_reason::chan_recv_nil, where);
     storage<T> s;
     if (!c_->recv(s.bytes, where)) return std::nullopt;
     std::optional<T> r(std::move(*s.ptr()));
@@ -116,12 +116,6 @@ class chan_handle {
   void do_close() const {
     if (!c_) throw panic_error("close of nil channel");
     c_->close();
-  }
-
-  [[noreturn]] static void park_forever(detail::wait_reason why,
-                                        const std::source_location& where) {
-    parker* self = current_parker();
-    for (;;) park(self, nullptr, nullptr, why, where);
   }
 
   chan_impl<T>* c_ = nullptr;

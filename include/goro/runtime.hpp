@@ -145,8 +145,6 @@ void dump(std::FILE* out = stderr);
 namespace debug {
 // Stacks currently owned by goroutines (pooled stacks do not count). For leak checks in tests.
 std::size_t live_stacks() noexcept;
-// Same as num_goroutine().
-std::size_t num_goroutine_total() noexcept;
 }  // namespace debug
 
 }  // namespace goro

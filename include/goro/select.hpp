@@ -236,8 +236,7 @@ auto on_default(F f) {
 
 // Go's `select {}`: blocks forever.
 [[noreturn]] inline void select(std::source_location where = std::source_location::current()) {
-  detail::parker* self = detail::current_parker();
-  for (;;) detail::park(self, nullptr, nullptr, detail::wait_reason::select_no_cases, where);
+  detail::park_forever(detail::wait_reason::select_no_cases, where);
 }
 
 namespace detail {

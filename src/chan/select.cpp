@@ -58,7 +58,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
                                            const std::source_location& where) {
   parker* self = current_parker();
   if (npoll == 0) {  // only nil channels: blocks forever
-    for (;;) park(self, nullptr, nullptr, wait_reason::select, where);
+    park_forever(wait_reason::select, where);
   }
 
   // Pass 1.

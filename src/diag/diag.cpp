@@ -18,8 +18,10 @@
 #include <exception>
 #include <typeinfo>
 
+#include "base/clock.hpp"
+#include "fiber/fiber.hpp"
 #include "goro/runtime.hpp"
-#include "sched/sched.hpp"
+#include "goroutine/goroutine.hpp"
 
 namespace goro::detail {
 
@@ -96,8 +98,6 @@ const char* reason_text(wait_reason r) noexcept {
       return "sync.Mutex.Lock";
     case wait_reason::sleep:
       return "sleep";
-    case wait_reason::timer_chan:
-      return "chan receive";
     case wait_reason::none:
       break;
   }

@@ -1,6 +1,8 @@
-// src/diag: layer 5. Goroutine dumps, the fatal reports (deadlock, panic, stack overflow,
-// SIGQUIT) and the leak report. Everything that ends the program writes with write(2) from a
-// fixed buffer, so it also works inside a signal handler.
+// src/diag: layer 4. Goroutine dumps, the fatal reports (deadlock, panic, stack overflow,
+// SIGQUIT) and the leak report, in Go's words. It reads goroutine records only (src/goroutine);
+// the layers above call it through this header (the deadlock detector, which reads scheduler
+// state, is the scheduler's: src/sched/deadlock.cpp). Everything that ends the program writes
+// with write(2) from a fixed buffer, so it also works inside a signal handler.
 #pragma once
 
 #include <cstdio>

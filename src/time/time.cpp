@@ -21,7 +21,7 @@
 #include <utility>
 
 #include "sched/sched.hpp"
-#include "time/timers.hpp"
+#include "timer/timers.hpp"
 
 namespace goro::detail {
 
@@ -51,7 +51,7 @@ struct timer_state : rtimer {
     when = deadline_after(now_ns(), d);
     if (when == kNever) return;                    // never fires: armed for ever, in no heap
     refs.fetch_add(1, std::memory_order_relaxed);  // the heap's hold; we hold the channel's
-    timer_add(this);
+    start_timer(this);
   }
 };
 
@@ -92,7 +92,7 @@ void timer_state::on_fire(rtimer* r, std::int64_t now) {
       s->when = deadline_after(s->when, s->period);
       if (s->when <= now) s->when = deadline_after(now, s->period);
       if (s->when != kNever) {
-        timer_add(s);  // keeps the heap's hold
+        start_timer(s);  // keeps the heap's hold
         rearmed = true;
       }
     } else {

@@ -30,7 +30,6 @@ enum class wait_reason : std::uint8_t {
   semacquire,       // "semacquire" (wait_group.wait)
   mutex_lock,       // "sync.Mutex.Lock"
   sleep,            // "sleep"
-  timer_chan,       // internal
 };
 
 struct goroutine;
@@ -50,6 +49,10 @@ parker* current_parker() noexcept;
 // re-check their condition where they can.
 void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
           const std::source_location& where);
+
+// Parks the caller for ever (a nil channel, an empty select, a sleep too long to end): it
+// counts as blocked, so a program left with nothing else to do gets the deadlock report.
+[[noreturn]] void park_forever(wait_reason why, const std::source_location& where);
 
 // Makes the parker runnable again. Must be called after the lock passed to park() was released
 // by the waker (the waker must not touch the waiter record after this call: it may be gone).

@@ -1,27 +1,19 @@
-// src/time/timers.hpp: the runtime's timer heaps (used by sleep, after, ticker, timer).
+// src/timer: layer 3. The runtime's timer heaps (used by sleep, after, ticker, timer).
 //
-// One 4-ary min-heap per worker (a goroutine's timers go to its worker's heap) and one for
-// plain threads, each under its own spinlock. Entries keep their deadline inline, and due
-// timers are taken 64 per lock hold. Any worker fires any heap's due timers, its own first.
-// Idle workers sleep until the earliest deadline of all heaps; busy workers check it between
-// goroutines (see sched.cpp).
+// One heap per worker (a goroutine's timers go to its worker's heap, see timer/heap.hpp) and
+// one for plain threads, each under its own spinlock. Any worker fires any heap's due timers,
+// its own first. This layer only keeps and fires timers: who waits for the earliest deadline
+// and who must be woken when it changes is the scheduler's business (src/sched), told through
+// timer_add()'s result.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
-#include <limits>
+
+#include "base/clock.hpp"
 
 namespace goro::detail {
-
-std::int64_t now_ns() noexcept;  // steady_clock, in ns
-inline constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
-
-// The deadline d ns after `now`, saturated: kNever (never) when it cannot be represented,
-// `now` when d <= 0. Every deadline in the runtime is computed with it.
-constexpr std::int64_t deadline_after(std::int64_t now, std::int64_t d) noexcept {
-  if (d <= 0) return now;
-  return d >= kNever - now ? kNever : now + d;
-}
 
 struct rtimer {
   std::int64_t when = 0;
@@ -43,15 +35,20 @@ struct rtimer {
   std::atomic<std::uint32_t> firing{0};
 };
 
-// Adds t (t->when set by the caller, never kNever: a timer that never fires is not added).
-// Wakes an idle worker when t becomes the earliest.
-void timer_add(rtimer* t);
+// Which heap a timer goes to: a worker's (its id) or the plain threads' one.
+inline constexpr int kThreadHeapId = -1;
+
+// Adds t (t->when set by the caller, never kNever: a timer that never fires is not added) to
+// heap `heap_id` (a worker id, or kThreadHeapId). Returns whether t became that heap's
+// earliest timer: then a worker sleeping until the old earliest deadline must be told.
+bool timer_add(rtimer* t, int heap_id);
 // Removes t (deletable) if it is still in a heap; true if it was.
 bool timer_del(rtimer* t) noexcept;
 // The earliest deadline, kNever if none. Relaxed: a stale answer only delays a check.
 std::int64_t timers_next() noexcept;
-// Fires every timer due at `now`. Returns how many fired.
-int timers_run(std::int64_t now);
+// Fires every timer due at `now`, heap `own_heap_id` first (the caller's worker, or
+// kThreadHeapId). Returns how many fired.
+int timers_run(std::int64_t now, int own_heap_id);
 // Number of timers in the heap.
 std::size_t timers_pending() noexcept;
 

@@ -5,7 +5,7 @@
 //   switches to load_sp, restores the same frame and returns through x30 (the saved link
 //   register), which for a fresh context is goro_ctx_start.
 //
-// A fresh context (goro_ctx_make in context.cpp) holds x19 = argument, x20 = entry function.
+// A fresh context (ctx_make in stack.cpp) holds x19 = argument, x20 = entry function.
 #if defined(__aarch64__)
         .text
         .globl  goro_ctx_switch

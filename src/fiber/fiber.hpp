@@ -1,11 +1,12 @@
-// src/context: layer 1. Saving and restoring a goroutine's registers, and its stack memory.
-// Knows nothing about goroutines or workers.
+// src/fiber: layer 1. A fiber is a stack plus a saved context: fresh contexts, the register
+// switch (switch_*.S), the one switch function that tells the sanitizers (switch.hpp), and
+// stack memory (stack.cpp). Knows nothing about goroutines or workers.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
-#include "context/sanitizers.hpp"
+#include "base/sanitizers.hpp"
 
 extern "C" void goro_ctx_switch(void** save_sp, void* load_sp);
 extern "C" void goro_ctx_start();
@@ -34,7 +35,6 @@ class stack_pool {
  public:
   // Changes the size of stacks handed out from now on (pooled ones of the old size are unmapped).
   void set_size(std::size_t bytes);
-  std::size_t size() const noexcept { return size_; }
   // Takes up to n stacks into out[]; returns how many (at least 1, or throws std::bad_alloc).
   std::size_t get(stack* out, std::size_t n);
   void put(const stack* in, std::size_t n) noexcept;
@@ -42,6 +42,19 @@ class stack_pool {
  private:
   static void grow(std::size_t size, std::size_t count, stack* out);
   std::size_t size_ = 0;
+};
+
+// A worker's own stacks, taken from and given back to the pool in batches so that spawning and
+// ending goroutines take the pool's lock once per batch. Owned by one thread.
+class stack_cache {
+ public:
+  // A stack ready for a fresh context (throws std::bad_alloc when none can be mapped).
+  stack take(stack_pool& pool);
+  void give(stack_pool& pool, const stack& s) noexcept;
+
+ private:
+  stack stacks_[64];
+  unsigned n_ = 0;
 };
 
 // Lets a stack's memory be reused with no stale sanitizer state.

@@ -1,5 +1,9 @@
 // Fresh contexts and goroutine stacks.
 //
+// Invariants: pool_state::free holds unused stacks of exactly stack_pool::size_ bytes (a size
+// change unmaps the rest); every stack handed out has a guard below it (or none, past
+// kMaxProtectedGuards); a stack_cache belongs to one thread.
+//
 // Stacks are carved from mappings of many stacks each: [guard][stack][guard][stack]...
 // Guards use MADV_GUARD_INSTALL (Linux 6.13+), which costs no VMA; where it is missing they use
 // mprotect, which splits the mapping (2 VMAs per stack), so after kMaxProtectedGuards such
@@ -13,9 +17,8 @@
 // -> 1,860 ns per goroutine together with not holding a channel lock across a first run, see
 // switch_out()). Guards stay one madvise() each: one process_madvise() call for a whole chunk
 // measured no faster (the kernel's work per guard dominates).
-#include "context/context.hpp"
-
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -23,10 +26,13 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <new>
 #include <vector>
 
-#include "context/sanitizers.hpp"
+#include "base/sanitizers.hpp"
+#include "fiber/fiber.hpp"
+#include "fiber/switch.hpp"
 #include "goro/detail/spinlock.hpp"
 #ifdef GORO_ASAN
 #include <sanitizer/asan_interface.h>
@@ -214,6 +220,21 @@ void stack_pool::put(const stack* in, std::size_t n) noexcept {
   s.lock.unlock();
 }
 
+stack stack_cache::take(stack_pool& pool) {
+  if (n_ == 0) n_ = static_cast<unsigned>(pool.get(stacks_, 16));
+  stack st = stacks_[--n_];
+  stack_prepare_reuse(st);
+  return st;
+}
+
+void stack_cache::give(stack_pool& pool, const stack& s) noexcept {
+  if (n_ == std::size(stacks_)) {  // full: the older half goes back to the pool
+    pool.put(stacks_ + n_ / 2, n_ / 2);
+    n_ /= 2;
+  }
+  stacks_[n_++] = s;
+}
+
 void stack_prepare_reuse(const stack& s) noexcept {
 #ifdef GORO_ASAN
   __asan_unpoison_memory_region(s.lo, s.size);
@@ -227,6 +248,25 @@ bool stack_guard_hit(const stack& s, const void* addr) noexcept {
   auto lo = reinterpret_cast<std::uintptr_t>(s.lo);
   // Below the guard too: a large frame can jump over a single guard page.
   return s.lo && a < lo && a + 64 * 1024 >= lo;
+}
+
+fiber_ref thread_fiber() noexcept {
+  fiber_ref f{nullptr, nullptr, 0, nullptr};
+#ifdef GORO_ASAN
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* addr;
+    std::size_t size;
+    pthread_attr_getstack(&attr, &addr, &size);
+    f.stack_lo = addr;
+    f.stack_size = size;
+    pthread_attr_destroy(&attr);
+  }
+#endif
+#ifdef GORO_TSAN
+  f.tsan_fiber = __tsan_get_current_fiber();
+#endif
+  return f;
 }
 
 }  // namespace goro::detail

@@ -5,9 +5,9 @@
 //   Pushes rbp, rbx, r12-r15 on the current stack, stores rsp in *save_sp, switches to
 //   load_sp, pops the same registers and jumps to the return address found there.
 // Returning with pop + jmp rather than ret: the return address belongs to another stack, so
-// a ret would mispredict on every switch (DESIGN.md: 8.8 ns vs about 1 ns).
+// a ret would mispredict on every switch (docs/design.md: 8.8 ns vs about 1 ns).
 //
-// A fresh context (goro_ctx_make in context.cpp) holds r12 = argument, r13 = entry function,
+// A fresh context (ctx_make in stack.cpp) holds r12 = argument, r13 = entry function,
 // and the return address goro_ctx_start, which calls entry(argument) and never returns.
 #if defined(__x86_64__)
         .text

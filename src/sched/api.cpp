@@ -1,0 +1,69 @@
+// The public entry points of goro/runtime.hpp that belong to the scheduler: yield,
+// goroutine_id, num_goroutine, sleep_for/sleep_until and the debug counters.
+#include <sched.h>
+
+#include <chrono>
+#include <thread>
+
+#include "goro/runtime.hpp"
+#include "sched/worker.hpp"
+
+namespace goro {
+
+void yield() {
+  detail::thread_state* t = detail::ts();
+  if (!t->g) {
+    sched_yield();
+    return;
+  }
+  detail::switch_out(detail::post_action::yield);
+}
+
+std::uint64_t goroutine_id() noexcept {
+  detail::goroutine* g = detail::current_g();
+  return g ? g->id.load(std::memory_order_relaxed) : 0;
+}
+
+std::size_t num_goroutine() noexcept {
+  std::int64_t n = detail::live_goroutines();
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+namespace {
+
+// Sleeps until `until` (steady ns, saturated: kNever, as for Go's time.Sleep(math.MaxInt64),
+// sleeps for ever; see sleep_g()).
+void sleep_until_ns(std::int64_t until, const std::source_location& where) {
+  if (!detail::current_g()) {
+    if (until == detail::kNever) {
+      for (;;) std::this_thread::sleep_for(std::chrono::hours(24 * 365));
+    }
+    std::this_thread::sleep_until(
+        std::chrono::steady_clock::time_point(std::chrono::nanoseconds(until)));
+    return;
+  }
+  if (until <= detail::now_ns()) {
+    yield();
+    return;
+  }
+  detail::sleep_g(until, where);
+}
+
+}  // namespace
+
+void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
+  sleep_until_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(),
+                 where);
+}
+
+void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
+  sleep_until_ns(detail::deadline_after(detail::now_ns(), d.count()), where);
+}
+
+namespace debug {
+std::size_t live_stacks() noexcept {
+  return static_cast<std::size_t>(detail::sum_over_workers(&detail::worker::stacks_delta));
+}
+}  // namespace debug
+
+}  // namespace goro

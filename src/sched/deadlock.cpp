@@ -1,0 +1,89 @@
+// The deadlock detector ("fatal error: all goroutines are asleep - deadlock!"), run by idle
+// workers before they sleep (find.cpp). It reads the scheduler's state, so it lives here; the
+// report itself is printed by src/diag.
+//
+// Reported when, twice in a row 20 ms apart and with no scheduling in between: run() is in
+// progress, every goroutine is parked on something only another goroutine or thread can end
+// (no goroutine runnable, running or sleeping), no timer is pending, and every thread of the
+// process is a worker or is itself blocked in a goro call. The last condition is read from
+// /proc/self/task: any other thread might hold a channel and wake someone, so it vetoes.
+// The per-worker counters are exact only while every worker is idle, which is the first
+// thing checked, under idle_lock (a worker leaves the idle list only under it).
+#include <dirent.h>
+
+#include "diag/diag.hpp"
+#include "sched/worker.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+constexpr std::int64_t kConfirmNs = 20'000'000;      // a suspicion is confirmed this much later
+constexpr std::int64_t kThreadPollNs = 100'000'000;  // a plain thread may block unseen: look
+
+bool threads_all_accounted() noexcept {
+  sched_state& s = S();
+  int expected = static_cast<int>(s.nworkers.load(std::memory_order_acquire)) +
+                 s.threads_blocked.load(std::memory_order_seq_cst) + s.extra_threads;
+  int n = count_process_threads();
+  return n >= 0 && n <= expected;
+}
+
+}  // namespace
+
+int count_process_threads() noexcept {
+  DIR* d = opendir("/proc/self/task");
+  if (!d) return -1;
+  int n = 0;
+  while (dirent* e = readdir(d))
+    if (e->d_name[0] != '.') n++;
+  closedir(d);
+  return n;
+}
+
+bool deadlock_detector::suspected_locked(signature* sig) noexcept {
+  sched_state& s = S();
+  if (!s.run_active.load(std::memory_order_acquire)) return false;
+  unsigned nw = s.nworkers.load(std::memory_order_acquire);
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  if (s.npidle.load(std::memory_order_seq_cst) != static_cast<int>(procs)) return false;
+  std::int64_t live = s.global_live.load(std::memory_order_relaxed);
+  std::int64_t blocked = s.global_blocked.load(std::memory_order_relaxed);
+  std::uint64_t ticks = 0;
+  for (unsigned i = 0; i < nw; i++) {
+    worker* v = s.workers[i];
+    live += v->live_delta.load(std::memory_order_relaxed);
+    blocked += v->blocked_delta.load(std::memory_order_relaxed);
+    ticks += v->schedtick.load(std::memory_order_relaxed);
+    if (has_queued(v)) return false;
+  }
+  if (live <= 0 || blocked != live) return false;
+  if (s.global.size() != 0 || timers_pending() != 0) return false;
+  *sig = {ticks, s.thread_wakes.load(std::memory_order_relaxed), live};
+  return true;
+}
+
+std::int64_t deadlock_detector::check(std::int64_t deadline) {
+  sched_state& s = S();
+  signature sig;
+  s.idle_lock.lock();
+  const bool suspect_now = suspected_locked(&sig);
+  s.idle_lock.unlock();
+  if (suspect_now) {
+    if (suspected_ && sig == last_ && threads_all_accounted()) {
+      s.idle_lock.lock();
+      const bool still = suspected_locked(&sig) && sig == last_;
+      s.idle_lock.unlock();
+      if (still) fatal_deadlock();
+    }
+    suspected_ = true;
+    last_ = sig;
+    return std::min(deadline, deadline_after(now_ns(), kConfirmNs));
+  }
+  suspected_ = false;
+  if (s.run_active.load(std::memory_order_acquire) && live_goroutines() > 0)
+    return std::min(deadline, deadline_after(now_ns(), kThreadPollNs));
+  return deadline;
+}
+
+}  // namespace goro::detail

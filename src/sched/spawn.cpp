@@ -1,0 +1,133 @@
+// Spawning (go()) and run(): a goroutine from its record to its first queue.
+//
+// Invariants: a record handed out by goroutine_alloc() is dead and off every list until
+// goroutine_launch() makes it runnable (or goroutine_abandon() returns it); run() is not
+// re-entered (run_active), and its caller counts as a blocked plain thread while it waits.
+#include <stdexcept>
+
+#include "base/check.hpp"
+#include "base/env.hpp"
+#include "base/futex.hpp"
+#include "diag/diag.hpp"
+#include "goro/runtime.hpp"
+#include "sched/worker.hpp"
+
+namespace goro::detail {
+
+void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
+  record_cache* cache = ts()->w ? &ts()->w->records : nullptr;
+  goroutine* g = record_get(cache);
+  void* mem;
+  try {
+    mem = closure_alloc(g, size, align);
+  } catch (...) {
+    record_put(cache, g);
+    throw;
+  }
+  *out = g;
+  return mem;
+}
+
+void goroutine_abandon(goroutine* g) noexcept {
+  closure_free(g);
+  record_put(ts()->w ? &ts()->w->records : nullptr, g);
+}
+
+namespace {
+
+// Returns true when the caller's run queue (or, when g went to the global queue, that one)
+// overflowed.
+bool launch(goroutine* g, const closure_ops* ops, const std::source_location& where,
+            std::uint64_t id) {
+  sched_state& s = S();
+  thread_state* t = ts();
+  g->ops = ops;
+  g->id.store(id, std::memory_order_relaxed);
+  g->parent_id.store(t->g ? t->g->id.load(std::memory_order_relaxed) : 0,
+                     std::memory_order_relaxed);
+  g->created_file.store(where.file_name(), std::memory_order_relaxed);
+  g->created_line.store(where.line(), std::memory_order_relaxed);
+  g->blocked_file.store(nullptr, std::memory_order_relaxed);
+  g->reason.store(wait_reason::none, std::memory_order_relaxed);
+  g->counted_blocked = false;
+  g->switched_out = false;
+  g->saved_errno = 0;
+  g->eh = eh_state{};
+  g->park.g = g;
+  GORO_DCHECK(g->state.load(std::memory_order_relaxed) == g_state::dead);
+  g->state.store(g_state::runnable, std::memory_order_relaxed);
+  if (worker* w = t->w)
+    owner_add(w->live_delta, 1);
+  else
+    s.global_live.fetch_add(1, std::memory_order_relaxed);
+  worker* w = t->w;
+  if (w && !s.debug_migrate && w->id < s.procs.load(std::memory_order_relaxed)) {
+    // Like Go: the new goroutine runs next; the one it displaces is queued for anyone to steal.
+    goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
+    bool spilled = old && push_local(w, old);
+    // Like Go, an idle worker is woken to help, unless the goroutines ending here lately all
+    // ended in their first run: more of those are quicker to run here than to hand over (a
+    // second core only adds cache-line transfers), so an idle worker just watches, as for a
+    // woken goroutine queued here (see ready()).
+    if (w->quick_exits >= kQuickExits)
+      ensure_watcher();
+    else
+      wakep();
+    return spilled;
+  }
+  push_global(g);
+  return S().global.size() > run_queue::kSize;  // a backlog here counts as an overflow too
+}
+
+}  // namespace
+
+void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_location& where) {
+  ensure_started(nullptr);
+  // A goroutine that has filled its worker's run queue yields, as Go's preemption would make it
+  // do eventually: the goroutines it made run while their records and stacks are still hot,
+  // instead of piling up by the million in the global queue.
+  if (launch(g, ops, where, id_get(ts()->w ? &ts()->w->ids : nullptr)) && current_g())
+    switch_out(post_action::yield);
+}
+
+void run_main(void (*fn)(void*), void* arg, const options& opts,
+              const std::source_location& where) {
+  sched_state& s = S();
+  if (current_g()) throw std::logic_error("goro::run: called from a goroutine");
+  ensure_started(&opts);
+  bool expected = false;
+  if (!s.run_active.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
+    throw std::logic_error("goro::run: another run() is in progress");
+
+  struct main_closure {
+    void (*fn)(void*);
+    void* arg;
+    std::atomic<std::uint32_t>* done;
+  };
+  static constexpr closure_ops ops{
+      [](void* p) {
+        auto* c = static_cast<main_closure*>(p);
+        c->fn(c->arg);
+        // Disarm the detector before waking run()'s caller: exiting goroutines are not a
+        // deadlock, and run() is over for the program's purposes.
+        S().run_active.store(false, std::memory_order_release);
+        S().threads_blocked.fetch_sub(1, std::memory_order_seq_cst);  // run()'s caller
+        std::atomic<std::uint32_t>* done = c->done;
+        done->store(1,
+                    std::memory_order_release);  // release: main's writes happen before run returns
+        futex_wake_one(done);  // `done` may be gone already: a stray futex wake is harmless
+      },
+      [](void*) noexcept {}};
+  // Its own futex word, not the thread's parker: a wake that arrives after the caller has seen
+  // `done` must not be left behind for the caller's next blocking call.
+  std::atomic<std::uint32_t> done{0};
+  goroutine* g = nullptr;
+  void* mem = goroutine_alloc(sizeof(main_closure), alignof(main_closure), &g);
+  ::new (mem) main_closure{fn, arg, &done};
+  s.threads_blocked.fetch_add(1, std::memory_order_seq_cst);
+  launch(g, &ops, where, 1);
+  futex_wait_nonzero(&done, kNever);
+  if (env_flag("GORO_LEAKCHECK")) leak_report();
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,212 @@
+// Switching: a goroutine's life on a worker, from its first run to its end.
+//
+// The park protocol (docs/design.md, "Parking"): a goroutine that switches away leaves a
+// request (worker::action) and switches straight to the next local goroutine, or to g0 when
+// there is none or it should look elsewhere (next_direct()). Whatever runs next, on its own
+// stack, carries the request out in finish_previous(): only then, with the old goroutine's
+// context saved, is a parked goroutine's lock released (so a waker can never resume a context
+// that is still being saved), a yielding one queued, or an ended one's stack freed.
+//
+// Invariants:
+//  - worker::cur is the goroutine running on the worker and ts()->g the same, or both null
+//    on g0; the goroutine's state is `running` exactly then.
+//  - worker::action is none except between a switch_out() and the finish_previous() that
+//    follows it on the same worker, which always runs before anything else there.
+//  - errno and the exception globals are per goroutine: saved at every switch away, restored
+//    after every resume, through addresses found once per worker (never cached across a
+//    switch by the compiler: see goroutine.hpp).
+#include "fiber/switch.hpp"
+
+#include "base/check.hpp"
+#include "diag/diag.hpp"
+#include "sched/worker.hpp"
+
+namespace goro::detail {
+
+namespace {
+
+[[noreturn]] void goroutine_main(void* arg);
+
+fiber_ref fiber_of(const goroutine* g) noexcept {
+#ifdef GORO_TSAN
+  return {g->sp, g->stk.lo, g->stk.size, g->tsan_fiber};
+#else
+  return {g->sp, g->stk.lo, g->stk.size, nullptr};
+#endif
+}
+
+// Makes g the goroutine running on w; called just before switching to it (from g0, or from
+// the goroutine that hands over to it directly).
+void prepare_run(worker* w, goroutine* g) {
+  GORO_DCHECK(g->state.load(std::memory_order_relaxed) == g_state::runnable);
+  GORO_DCHECK(w->cur == nullptr || w->cur == w->prev);
+  if (!g->stk) {
+    g->stk = w->stacks.take(S().pool);
+    owner_add(w->stacks_delta, 1);
+    g->sp = ctx_make(g->stk.top(), goroutine_main, g);
+#ifdef GORO_TSAN
+    g->tsan_fiber = w->tsan_fibers.take();
+#endif
+  }
+  w->cur = g;
+  ts()->g = g;
+  g->last_worker = static_cast<int>(w->id);
+  g->state.store(g_state::running, std::memory_order_relaxed);
+  owner_add(w->schedtick, 1);
+}
+
+// Runs on whatever got control after a goroutine switched away (g0 or the next goroutine, on
+// another stack): carries out what that goroutine asked for. Its context is saved by now, so
+// this is where a parked goroutine's lock is released.
+void finish_previous(worker* w) {
+  post_action a = w->action;
+  if (a == post_action::none) return;
+  w->action = post_action::none;
+  goroutine* g = w->prev;
+  GORO_DCHECK(g->state.load(std::memory_order_relaxed) == g_state::running);
+  if (a == post_action::exit) {
+    if (g->switched_out)
+      w->quick_exits = 0;
+    else if (w->quick_exits < kQuickExits)
+      w->quick_exits++;
+  } else if (!g->switched_out) {
+    g->switched_out = true;
+    w->quick_exits = 0;
+  }
+  switch (a) {
+    case post_action::park:
+      g->state.store(g_state::waiting, std::memory_order_relaxed);
+      if (g->counted_blocked) owner_add(w->blocked_delta, 1);
+      if (w->unlock_fn) w->unlock_fn(w->unlock_arg);  // from here on, g may be woken
+      break;
+    case post_action::sleep:
+      g->state.store(g_state::waiting, std::memory_order_relaxed);
+      // A worker's own heap: its g0 (or the goroutine it switched to, which comes back
+      // through a switch) checks the heaps before sleeping, so nobody needs waking.
+      timer_add(w->sleep_timer, static_cast<int>(w->id));
+      break;
+    case post_action::yield:
+      g->state.store(g_state::runnable, std::memory_order_relaxed);
+      if (S().debug_migrate)
+        push_elsewhere(g);
+      else
+        push_local(w, g);
+      break;
+    case post_action::move:
+      g->state.store(g_state::runnable, std::memory_order_relaxed);
+      S().moves.fetch_add(1, std::memory_order_relaxed);
+      push_to(S().workers[w->move_target], g);
+      w->moved_away = true;
+      break;
+    case post_action::exit:
+      owner_add(w->stacks_delta, -1);
+      w->stacks.give(S().pool, g->stk);
+      g->stk = stack{};
+#ifdef GORO_TSAN
+      w->tsan_fibers.give(g->tsan_fiber);
+      g->tsan_fiber = nullptr;
+#endif
+      g->state.store(g_state::dead, std::memory_order_relaxed);
+      owner_add(w->live_delta, -1);
+      g->id.store(0, std::memory_order_relaxed);
+      record_put(&w->records, g);
+      break;
+    case post_action::none:
+      break;
+  }
+}
+
+// The goroutine a parking/yielding/exiting goroutine may hand over to directly, skipping g0:
+// this worker's runnext or local ring. Not every time: every 61st tick g0 looks at the global
+// queue, and every 8th while timers are pending it looks at the timer heap.
+goroutine* next_direct(worker* w) noexcept {
+  sched_state& s = S();
+  std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
+  if (tick % 61 == 0 || s.debug_migrate || w->inbox.size()) return nullptr;
+  if ((tick & 7) == 0 && timers_next() != kNever) return nullptr;
+  if (w->id >= s.procs.load(std::memory_order_relaxed)) return nullptr;
+  return take_local(w);
+}
+
+[[noreturn]] GORO_NO_TSAN void goroutine_main(void* arg) {
+  auto* g = static_cast<goroutine*>(arg);
+  fiber_entered();
+  finish_previous(ts()->w);
+  *errno_ptr() = 0;
+  try {
+    g->ops->run(g->closure);
+  } catch (...) {
+    fatal_panic_current_exception(g);
+  }
+  g->ops->destroy(g->closure);
+  closure_free(g);
+  switch_out(post_action::exit);
+  __builtin_unreachable();
+}
+
+}  // namespace
+
+void execute(worker* w, goroutine* g) {
+  prepare_run(w, g);
+  fiber_switch(&w->g0.sp, fiber_of(g), false);
+  ts()->g = nullptr;
+  w->cur = nullptr;
+  finish_previous(w);
+}
+
+GORO_NO_TSAN void switch_out(post_action a) {
+  thread_state* t = ts();
+  worker* w = t->w;
+  goroutine* g = t->g;
+  GORO_DCHECK(w && g && w->cur == g && w->action == post_action::none);
+  g->saved_errno = *w->errno_addr;
+  g->eh = *w->eh_addr;
+  *w->eh_addr = eh_state{};
+  w->action = a;
+  w->prev = g;
+  goroutine* next = next_direct(w);
+  if (next && !next->stk && a == post_action::park && w->unlock_fn) {
+    // A goroutine's first run maps or takes a stack and touches its first page (a page fault,
+    // microseconds on a VM): not while this goroutine's lock (a channel's, say) is still held,
+    // which made every other worker spin on it. g0 releases the lock, then runs `next`.
+    w->handoff = next;
+    next = nullptr;
+  }
+  const bool ending = a == post_action::exit;
+  if (next) {
+    prepare_run(w, next);
+    fiber_switch(&g->sp, fiber_of(next), ending);
+  } else {
+    fiber_switch(&g->sp, w->g0, ending);
+  }
+  // Resumed, maybe on another thread: recompute everything thread-related.
+  w = ts()->w;
+  finish_previous(w);
+  *w->errno_addr = g->saved_errno;
+  *w->eh_addr = g->eh;
+}
+
+// A goroutine that meets another worker's goroutines on its channel locks this often in one
+// run moves to that worker.
+constexpr unsigned kMoveAfterContentions = 16;
+
+void note_lock_contention(int rival_slot) noexcept {
+  thread_state* t = ts();
+  worker* w = t->w;
+  if (!w || !t->g || S().debug_migrate) return;
+  // Only towards a lower-numbered worker: two goroutines contending from both sides must not
+  // swap places; everyone converges on the lowest worker involved.
+  auto target = static_cast<unsigned>(rival_slot - 1);
+  if (target >= w->id) return;
+  std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
+  if (w->contention_tick != tick) {
+    w->contention_tick = tick;
+    w->contentions = 0;
+  }
+  if (++w->contentions < kMoveAfterContentions) return;
+  w->contentions = 0;
+  w->move_target = target;
+  switch_out(post_action::move);
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,140 @@
+// Waking and idling: the idle list, the spinning token, and queueing a goroutine where a
+// worker will find it.
+//
+// Invariants:
+//  - A worker is in the idle list iff worker::idle, both under idle_lock; npidle counts the
+//    list. Whoever takes a worker off the list (wakep, wake_any_idle, push_to, a resize, or the
+//    worker itself) is the one who may wake it, and does so after releasing the lock.
+//  - nspinning counts spinning tokens: one per worker with worker::spinning set. wakep() hands
+//    a token together with the wake, so at most one worker is woken per submission.
+//  - A goroutine queued where no worker looks is never left there: push_global() and the idle
+//    path of find_runnable() order their accesses to npidle (seq_cst RMWs) so that either the
+//    pusher sees the idle worker or the worker sees the push.
+#include "base/futex.hpp"
+#include "sched/worker.hpp"
+
+namespace goro::detail {
+
+void wake_worker(worker* w) noexcept {
+  w->park_word.store(1, std::memory_order_release);  // release: pairs with futex_wait_nonzero
+  futex_wake_one(&w->park_word);
+}
+
+bool idle_remove_locked(worker* w) noexcept {
+  sched_state& s = S();
+  for (worker** p = &s.idle_head; *p; p = &(*p)->idle_next) {
+    if (*p == w) {
+      *p = w->idle_next;
+      w->idle = false;
+      s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+      return true;
+    }
+  }
+  return false;
+}
+
+worker* pop_idle_locked() noexcept {
+  sched_state& s = S();
+  worker* w = s.idle_head;
+  if (w) {
+    s.idle_head = w->idle_next;
+    w->idle = false;
+    s.npidle.fetch_sub(1, std::memory_order_seq_cst);
+  }
+  return w;
+}
+
+bool take_off_idle_list(worker* w) noexcept {
+  sched_state& s = S();
+  s.idle_lock.lock();
+  const bool removed = w->idle && idle_remove_locked(w);
+  s.idle_lock.unlock();
+  return removed;
+}
+
+void wakep_slow() noexcept {
+  sched_state& s = S();
+  int zero = 0;
+  if (!s.nspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
+  s.idle_lock.lock();
+  worker* w = pop_idle_locked();
+  if (w) w->spinning.store(true, std::memory_order_relaxed);  // read by w after our wake
+  s.idle_lock.unlock();
+  if (!w) {
+    s.nspinning.fetch_sub(1, std::memory_order_seq_cst);
+    return;
+  }
+  wake_worker(w);
+}
+
+void wake_any_idle() noexcept {
+  sched_state& s = S();
+  if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
+  s.idle_lock.lock();
+  worker* w = pop_idle_locked();
+  s.idle_lock.unlock();
+  if (w) wake_worker(w);
+}
+
+void push_global(goroutine* g) noexcept {
+  S().global.push(g);
+  // An RMW on npidle, not a fence (TSan does not model fences): either it comes after a
+  // worker's npidle.fetch_add and wakep() sees that worker idle, or before, and that worker's
+  // re-check of the global queue in find_runnable() sees this push. Without it a worker going
+  // idle could miss this goroutine while we miss the worker.
+  S().npidle.fetch_add(0, std::memory_order_seq_cst);
+  wakep();
+}
+
+std::uint32_t spill_half(worker* w, goroutine* g) noexcept {
+  goroutine* batch[run_queue::kSize / 2 + 1];
+  std::uint32_t n = w->q.take_half(batch);
+  batch[n++] = g;
+  for (std::uint32_t i = 0; i + 1 < n; i++) batch[i]->next = batch[i + 1];
+  S().global.push(batch[0], batch[n - 1], n);
+  return n;
+}
+
+void push_to(worker* v, goroutine* g) noexcept {
+  v->inbox.push(g);
+  if (take_off_idle_list(v)) wake_worker(v);
+}
+
+void push_elsewhere(goroutine* g) noexcept {
+  sched_state& s = S();
+  unsigned procs = s.procs.load(std::memory_order_relaxed);
+  if (procs < 2) {
+    push_global(g);
+    return;
+  }
+  unsigned target = (static_cast<unsigned>(g->last_worker + 1) + fastrand() % (procs - 1)) % procs;
+  if (static_cast<int>(target) == g->last_worker) target = (target + 1) % procs;
+  push_to(s.workers[target], g);
+}
+
+void start_timer(rtimer* t) {
+  const int w = current_worker_id();
+  // A worker running goroutines checks the heaps between them, and so does its own g0 after
+  // the caller parks; idle workers sleep until the old earliest deadline and must be told of
+  // an earlier one added by a plain thread.
+  if (timer_add(t, w < 0 ? kThreadHeapId : w) && w < 0) wake_any_idle();
+}
+
+int current_worker_id() noexcept {
+  worker* w = ts()->w;
+  return w ? static_cast<int>(w->id) : -1;
+}
+
+std::int64_t sum_over_workers(std::atomic<std::int64_t> worker::*counter) noexcept {
+  sched_state& s = S();
+  std::int64_t n = 0;
+  unsigned nw = s.nworkers.load(std::memory_order_acquire);
+  for (unsigned i = 0; i < nw; i++) n += (s.workers[i]->*counter).load(std::memory_order_relaxed);
+  return n;
+}
+
+std::int64_t live_goroutines() noexcept {
+  return S().global_live.load(std::memory_order_relaxed) + sum_over_workers(&worker::live_delta);
+}
+
+}  // namespace goro::detail

@@ -1,0 +1,268 @@
+// src/sched: the state of the scheduler and of each worker, and the functions its files share.
+// Private to src/sched (the layers above use sched.hpp).
+//
+// Words (Go's on the right; docs/design.md has the full glossary):
+//   worker   M+P: an OS thread with its run queue; runs goroutines from its g0
+//   g0       the worker thread's own stack, where find_runnable() runs between goroutines
+//   idle     a worker parked on its park_word, in the idle list
+//   dormant  a worker whose id is >= procs (max_procs was lowered): parked, in no list
+//   spinning a worker looking for work to steal (at most half the busy ones; Go's spinning M)
+//   watching an idle worker sleeping briefly to see whether a busy one keeps its queue
+//
+// Ownership of a worker's fields: "owner" fields are read and written only by the worker's own
+// thread (counters read by others are atomics written with a plain load + store, owner_add());
+// "any" fields are atomics anyone may touch as their comment says; "idle_lock" fields are
+// guarded by sched_state::idle_lock.
+// Lock order: idle_lock, then the global queue's lock, then an inbox's lock.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <source_location>
+
+#include "base/limits.hpp"
+#include "fiber/fiber.hpp"
+#include "fiber/switch.hpp"
+#include "goroutine/goroutine.hpp"
+#include "sched/runq.hpp"
+#include "sched/sched.hpp"
+#include "timer/timers.hpp"
+
+namespace goro::detail {
+
+// What a goroutine that switches away asks of whatever runs next (see finish_previous()).
+enum class post_action : std::uint8_t { none, park, sleep, yield, move, exit };
+
+// After this many goroutines in a row ended in their first run on a worker, spawning there no
+// longer wakes an idle worker, and that worker, out of work, watches before stealing.
+constexpr unsigned kQuickExits = 64;
+
+struct worker {
+  unsigned id = 0;  // fixed at creation
+  run_queue q;      // owner pushes and pops; thieves steal (see runq.hpp)
+  // any: only the owner fills it (a plain store into an empty slot, else exchange); the owner
+  // and thieves empty it with an exchange or CAS.
+  std::atomic<goroutine*> runnext{nullptr};
+  locked_queue inbox;  // any (under its lock): forced migration hands goroutines over here
+  // any: set to 1 (release) by whoever wakes this worker, reset by the owner after waking.
+  alignas(64) std::atomic<std::uint32_t> park_word{0};
+  // Written by the owner, and by wakep() while the worker is off the idle list and parked
+  // (it hands over the spinning token); read by the owner.
+  std::atomic<bool> spinning{false};
+  bool idle = false;                           // idle_lock: in the idle list
+  worker* idle_next = nullptr;                 // idle_lock
+  std::atomic<std::uint64_t> schedtick{0};     // owner writes (goroutines run); others read
+  std::atomic<std::int64_t> live_delta{0};     // owner writes: goroutines started minus ended here
+  std::atomic<std::int64_t> stacks_delta{0};   // owner writes: stacks taken minus returned here
+  std::atomic<std::int64_t> blocked_delta{0};  // owner writes: goroutines parked minus woken here
+  id_cache ids;                                // owner
+  record_cache records;                        // owner
+  stack_cache stacks;                          // owner
+  tsan_fiber_cache tsan_fibers;                // owner
+  // Owner: note_lock_contention()'s count of contended channel operations in the current
+  // goroutine's run, and where it moves.
+  std::uint64_t contention_tick = 0;
+  unsigned contentions = 0;
+  unsigned move_target = 0;  // post_action::move: where the previous goroutine goes
+  bool moved_away = false;   // a goroutine just left for move_target: do not steal it back
+  // Owner: goroutines that ended here in their first run, in a row (capped at kQuickExits); a
+  // goroutine switching out for the first time here resets it. See launch().
+  unsigned quick_exits = 0;
+  std::int64_t coarse_now = 0;  // owner: last clock reading, for "blocked since"
+
+  // Owner: g0's context, and the request a goroutine leaves for whatever runs next.
+  fiber_ref g0{};                // g0's saved stack pointer and sanitizer identity
+  goroutine* cur = nullptr;      // the goroutine running here, null on g0
+  goroutine* prev = nullptr;     // the goroutine that last switched away, for finish_previous()
+  goroutine* handoff = nullptr;  // for g0 to run next, taken off the queues by switch_out()
+  unsigned runnext_streak = 0;
+  post_action action = post_action::none;
+  void (*unlock_fn)(void*) = nullptr;
+  void* unlock_arg = nullptr;
+  rtimer* sleep_timer = nullptr;
+
+  // Owner: stealing and watching.
+  std::uint64_t rng = 0;
+  std::int64_t watch_ns = 0;     // how long the next watch sleep lasts (adapts; see steal.cpp)
+  std::uint64_t moves_seen = 0;  // sched_state::moves when this worker last stole as a watcher
+
+  int* errno_addr = nullptr;    // owner: this thread's errno and exception globals, found once
+  eh_state* eh_addr = nullptr;  // (a worker never changes threads, its goroutines do)
+};
+
+struct sched_state {
+  // workers[i] exists for every i < nworkers before any thread starts (start_workers()).
+  worker* workers[kMaxWorkers] = {};
+  std::atomic<unsigned> nworkers{0};  // threads started; written under start_mutex
+  std::atomic<unsigned> procs{0};     // workers allowed to run goroutines; under start_mutex
+  locked_queue global;
+  spinlock idle_lock;
+  worker* idle_head = nullptr;  // idle_lock
+  // seq_cst, every access: the idle/spinning handshake (wakep() against find_runnable()).
+  std::atomic<int> npidle{0};           // workers in the idle list
+  std::atomic<int> nspinning{0};        // spinning tokens handed out
+  std::atomic<int> nwatching{0};        // idle workers in a watch sleep
+  std::atomic<std::uint64_t> moves{0};  // goroutines moved to share a busy channel, ever
+
+  std::atomic<bool> started{false};  // set once, under start_mutex, after the first start
+  std::mutex start_mutex;
+  std::atomic<bool> run_active{false};  // run() in progress (arms the deadlock detector)
+  bool debug_migrate = false;           // GORO_DEBUG_MIGRATE, fixed before the workers start
+  stack_pool pool;
+
+  // Non-workers' counters (see worker::live_delta): RMWs, relaxed (only sums are read, and
+  // only trusted when every worker is idle).
+  std::atomic<std::int64_t> global_live{0};
+  std::atomic<std::int64_t> global_blocked{0};
+  std::atomic<int> threads_blocked{0};  // plain threads parked inside goro calls
+  std::atomic<std::uint64_t> thread_wakes{0};
+  int extra_threads = 0;  // threads the sanitizer runtime starts behind our back; start_mutex
+};
+
+inline sched_state& S() {
+  static sched_state* s = new sched_state;  // never destroyed: workers outlive exit()
+  return *s;
+}
+
+// 1 + the index of the worker this thread is (see goro/detail/core.hpp).
+extern constinit thread_local int tls_worker_slot;
+
+// The sum of one per-worker counter over every started worker.
+std::int64_t sum_over_workers(std::atomic<std::int64_t> worker::*counter) noexcept;
+
+// Whether v has goroutines waiting to run: in its ring, its runnext or its inbox.
+inline bool has_queued(const worker* v) noexcept {
+  return v->q.size() || v->runnext.load(std::memory_order_relaxed) || v->inbox.size();
+}
+
+// ---- Waking and idling (wake.cpp) ------------------------------------------------------------
+
+void wake_worker(worker* w) noexcept;
+bool idle_remove_locked(worker* w) noexcept;  // idle_lock held; false if w was not listed
+worker* pop_idle_locked() noexcept;           // idle_lock held
+// Takes the lock and w off the idle list; whether w was on it (the caller then wakes it).
+bool take_off_idle_list(worker* w) noexcept;
+void wakep_slow() noexcept;
+void wake_any_idle() noexcept;
+void push_global(goroutine* g) noexcept;
+std::uint32_t spill_half(worker* w, goroutine* g) noexcept;  // the ring is full; see push_local
+// Queues g on worker v (through its inbox) and wakes v if it is idle.
+void push_to(worker* v, goroutine* g) noexcept;
+// Forced migration: queues g on a worker other than the one it last ran on.
+void push_elsewhere(goroutine* g) noexcept;
+
+// Wakes one idle worker and hands it the spinning token (Go's wakep): at most one spinning
+// worker is woken per submission, never a broadcast. The common case (nobody idle, or someone
+// spinning already) costs two loads.
+inline void wakep() noexcept {
+  sched_state& s = S();
+  // seq_cst: pairs with the seq_cst updates in find_runnable(); either we see the idle worker
+  // or it sees the work we just queued before it sleeps.
+  if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
+  if (s.nspinning.load(std::memory_order_seq_cst) != 0) return;
+  wakep_slow();
+}
+
+// Makes sure an idle worker watches the busy ones (see steal.cpp) after something was queued
+// without a wakep().
+inline void ensure_watcher() noexcept {
+  sched_state& s = S();
+  if (s.procs.load(std::memory_order_relaxed) < 2) return;  // nobody to watch
+  // RMWs, not loads: they order our queue push before them. A watcher that stops watching
+  // after this (its decrement comes later in nwatching's order, and reads what we wrote) sees
+  // the push when it looks for a backlog again; so does a worker going idle after this (its
+  // npidle increment comes later). nwatching first: while some worker watches (the common
+  // case when a worker keeps its goroutines to itself), that one RMW is all it costs.
+  if (s.nwatching.fetch_add(0, std::memory_order_seq_cst) != 0) return;
+  if (s.npidle.fetch_add(0, std::memory_order_seq_cst) == 0) return;
+  if (s.nspinning.load(std::memory_order_seq_cst) != 0) return;
+  wake_any_idle();
+}
+
+// Owner: queues g locally, spilling half the ring to the global queue when it is full. Returns
+// true when it spilled.
+inline bool push_local(worker* w, goroutine* g) noexcept {
+  if (w->q.push(g)) [[likely]]
+    return false;
+  spill_half(w, g);
+  return true;
+}
+
+// ---- Switching (switch.cpp) --------------------------------------------------------------------
+
+// In a goroutine: switches away with request `a`, to the next local goroutine if there is one,
+// else to g0. Returns when this goroutine is resumed, possibly on another worker.
+void switch_out(post_action a);
+// On g0: runs g until control comes back to g0, then finishes what the last goroutine asked.
+void execute(worker* w, goroutine* g);
+
+// Next runnable goroutine in w's own queues (owner): runnext first (a woken partner inherits
+// the time slice, keeping a ping-pong pair on one core), but after kRunnextStreak runnext picks
+// in a row the ring goes first, so a pair that keeps waking each other cannot starve the rest.
+constexpr unsigned kRunnextStreak = 32;
+inline goroutine* take_local(worker* w) noexcept {
+  goroutine* g;
+  if (w->runnext_streak >= kRunnextStreak) {
+    w->runnext_streak = 0;
+    if ((g = w->q.pop())) return g;
+  }
+  g = w->runnext.load(std::memory_order_relaxed);
+  // acq_rel: pairs with the release that filled runnext (ready(), launch()).
+  if (g && (g = w->runnext.exchange(nullptr, std::memory_order_acq_rel))) {
+    w->runnext_streak++;
+    return g;
+  }
+  w->runnext_streak = 0;
+  return w->q.pop();
+}
+
+// ---- Finding work (find.cpp, steal.cpp, deadlock.cpp) ----------------------------------------
+
+// On g0: the next goroutine for w to run; sleeps while there is none. Never returns null.
+goroutine* find_runnable(worker* w);
+
+goroutine* take_global(worker* w) noexcept;
+void reset_spinning(worker* w) noexcept;
+goroutine* steal(worker* w) noexcept;  // as a spinning worker: half of a busy worker's ring
+
+// Watching (steal.cpp): an idle worker that sees other workers' queues sleeps briefly, then
+// steals only from those that ran few, long goroutines meanwhile.
+struct watch {
+  std::uint64_t ticks_before[kMaxWorkers];
+  std::int64_t since = 0;  // non-zero: we slept watching since then; ticks_before is the snapshot
+};
+bool backlog_elsewhere(const worker* w) noexcept;
+void watch_begin(watch& wt) noexcept;                 // takes the snapshot
+goroutine* watch_end(worker* w, watch& wt) noexcept;  // steals from a slow worker, adapts watch_ns
+std::int64_t watch_period(worker* w) noexcept;        // how long the next watch sleep lasts
+// Whether any goroutine is queued globally or in a ring (a cheap look, for a last spinner).
+bool work_visible() noexcept;
+
+// The deadlock detector (deadlock.cpp), run by idle workers.
+class deadlock_detector {
+ public:
+  // Called by an idle worker about to sleep until `deadline`: reports the deadlock if the
+  // program has been stuck since the last call (and does not return then), else returns the
+  // deadline to sleep until, shortened so that the check runs again soon enough.
+  std::int64_t check(std::int64_t deadline);
+
+ private:
+  struct signature {
+    std::uint64_t ticks = 0;
+    std::uint64_t thread_wakes = 0;
+    std::int64_t live = 0;
+    bool operator==(const signature&) const = default;
+  };
+  static bool suspected_locked(signature* sig) noexcept;
+  bool suspected_ = false;
+  signature last_{};
+};
+
+// ---- Lifecycle (lifecycle.cpp) ---------------------------------------------------------------
+
+void start_workers(unsigned n);
+int count_process_threads() noexcept;
+
+}  // namespace goro::detail
