@@ -12,6 +12,11 @@ option(GORO_WERROR "Build goro's own targets with -Wall -Wextra -Wpedantic -Werr
 add_library(goro_warnings INTERFACE)
 add_library(goro::warnings ALIAS goro_warnings)
 
+# Not a warning, but wanted by every own target too: file names in std::source_location (the
+# diagnostics' "blocked at", "created by") relative to the repository root, tests/x.cpp:12.
+target_compile_options(goro_warnings INTERFACE
+  "$<$<COMPILE_LANGUAGE:CXX>:-fmacro-prefix-map=${PROJECT_SOURCE_DIR}/=>")
+
 if(GORO_WERROR)
   if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(goro_warnings INTERFACE

@@ -18,21 +18,9 @@
 
 #include "test_util.hpp"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define GORO_CONFORMANCE_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define GORO_CONFORMANCE_SANITIZED 1
-#endif
-#endif
-
 namespace conformance {
 
-#ifdef GORO_CONFORMANCE_SANITIZED
-inline constexpr bool sanitized = true;
-#else
-inline constexpr bool sanitized = false;
-#endif
+using goro_test::sanitized;
 
 // Loop counts: `n` in plain builds, n / divisor (at least 1) under a sanitizer, which slows
 // context switches and atomics down by an order of magnitude.
@@ -44,11 +32,7 @@ constexpr int scaled(int n, int divisor = 10) {
 // Checks that every goroutine has finished and released its stack. A goroutine that has
 // returned from its function may still be unwinding on its worker thread when run() returns,
 // so this polls; the bound only turns a real leak into a failure instead of a hang.
-inline void expect_no_leaks() {
-  goro_test::wait_until_quiescent(std::chrono::seconds(10));
-  EXPECT_EQ(goro::num_goroutine(), 0u) << "goroutines leaked by the test";
-  EXPECT_EQ(goro::debug::live_stacks(), 0u) << "goroutine stacks leaked by the test";
-}
+inline void expect_no_leaks() { goro_test::expect_nothing_leaked(); }
 
 // Runs `body` as goro's main goroutine, then checks that nothing leaked.
 template <class F>
