@@ -27,16 +27,27 @@ struct lock_set {
   const std::uint16_t* order;  // indices into cases, by channel address, duplicates removed
   std::size_t n;
   void lock() const noexcept {
-    for (std::size_t i = 0; i < n; i++) cases[order[i]].c->lock_.lock();
+    for (std::size_t i = 0; i < n; i++) cases[order[i]].c->select_lock();
   }
+  // In reverse address order, the lowest lock last, and nothing of *this is read after it.
+  // When select parks, this runs on its worker after the switch, while the lock_set (and cases,
+  // order) live on the parked goroutine's stack. As soon as one channel is unlocked, a waker
+  // there may complete a case and make the goroutine runnable on another worker, where it
+  // leaves the select through pass 3, which locks every channel again in ascending order. So
+  // it cannot get past the lowest lock, and its stack frame stays intact, until our very last
+  // unlock; after that it may return and reuse the frame at once (Go's selunlock has the same
+  // argument). Releasing the lowest last also keeps it from taking some locks and spinning on
+  // the others while we still hold them.
   void unlock() const noexcept {
-    for (std::size_t i = n; i-- > 0;) cases[order[i]].c->lock_.unlock();
+    const select_case* cs = cases;
+    const std::uint16_t* ord = order;
+    for (std::size_t i = n; i-- > 0;) cs[ord[i]].c->select_unlock();
   }
 };
 
 // lock held for c. Completes case i if it can; returns the result.
 [[gnu::always_inline]] inline op_result try_case(select_case& sc, waiter** wake) {
-  return sc.is_send ? sc.c->send_locked(sc.elem, wake) : sc.c->recv_locked(sc.elem, wake);
+  return sc.c->select_try(sc.is_send, sc.elem, wake);
 }
 
 // A case that completed with `r` (ok or closed): record it, or panic for a closed send.
@@ -93,7 +104,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
     w.elem = cases[i].elem;
     w.sel = &st;
     w.case_index = static_cast<std::uint32_t>(i);
-    (cases[i].is_send ? cases[i].c->sendq_ : cases[i].c->recvq_).push(&w);
+    cases[i].c->select_register(cases[i].is_send, &w);
   }
   park(
       self, [](void* p) { static_cast<lock_set*>(p)->unlock(); }, &locks, wait_reason::select,
@@ -110,7 +121,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
   for (std::size_t k = 0; k < npoll; k++) {
     std::size_t i = poll[k];
     if (&waiters[i] == win) continue;
-    (cases[i].is_send ? cases[i].c->sendq_ : cases[i].c->recvq_).remove(&waiters[i]);
+    cases[i].c->select_unregister(cases[i].is_send, &waiters[i]);
   }
   locks.unlock();
   return finish(cases, win->case_index, win->success ? op_result::ok : op_result::closed);

@@ -93,12 +93,30 @@ class chan_base {
   }
   std::size_t capacity() const noexcept { return reports_unbuffered_ ? 0 : cap_; }
 
+  // relaxed: a new reference is made from an existing one, which keeps the channel alive.
   void retain() noexcept { refs_.fetch_add(1, std::memory_order_relaxed); }
   void release() noexcept {
     // acq_rel: the last owner must see every other owner's writes before destroying.
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
 
+  // ---- The select protocol (src/chan/select.cpp) -------------------------------------------
+  // select() drives every channel of its cases through these alone (crossbeam-channel's
+  // try / register / unregister; "accept" is the CAS in wait_queue::pop that a completing
+  // operation wins): lock all its channels, try each case, else register a waiter per case,
+  // park, and after the wake unregister the losers.
+  void select_lock() noexcept { lock_.lock(); }
+  void select_unlock() noexcept { lock_.unlock(); }
+  // select_lock() held. Tries the case: a send of *v or a receive into raw storage v.
+  op_result select_try(bool send, void* v, waiter** wake) {
+    return send ? send_locked(v, wake) : recv_locked(v, wake);
+  }
+  // select_lock() held. Queues w (one case of a select, w->sel set) / takes it off again if
+  // no completing operation took it meanwhile.
+  void select_register(bool send, waiter* w) noexcept { (send ? sendq_ : recvq_).push(w); }
+  void select_unregister(bool send, waiter* w) noexcept { (send ? sendq_ : recvq_).remove(w); }
+
+ protected:
   spinlock lock_;
   // Guarded by lock_: tls_worker_slot of the last locker that noted itself, and whether anyone
   // ever had to wait for the lock.
@@ -112,6 +130,8 @@ class chan_base {
   wait_queue sendq_;
 
  private:
+  // Handles (chan, send_chan, recv_chan) that refer to the channel; the last release destroys
+  // it (a timer's channel then stops its timer, goro/time.hpp).
   std::atomic<std::uint32_t> refs_{1};
 };
 
