@@ -28,6 +28,7 @@ bool futex_wait_nonzero(std::atomic<std::uint32_t>* w, std::int64_t deadline) {
       continue;
     }
     std::int64_t left = deadline - now_ns();
+    // acquire: as above.
     if (left <= 0) return w->load(std::memory_order_acquire) != 0;
     timespec ts{static_cast<time_t>(left / 1000000000), static_cast<long>(left % 1000000000)};
     futex(w, FUTEX_WAIT, 0, &ts);

@@ -9,6 +9,9 @@ void chan_base::close() {
     lock_.unlock();
     throw_panic("close of closed channel");
   }
+  // release: more than needed, since every reader that acts on closed_ holds the lock (the
+  // lock-free peeks only ever conclude "not ready" from it); kept so that no future peek can
+  // see the channel closed without what happened before the close.
   closed_.store(true, std::memory_order_release);
   // Dequeue the waiters under the lock, 64 at a time, and wake each batch after releasing it.
   // Receivers get "closed" (nothing constructed in their slot), senders get "closed" and throw.

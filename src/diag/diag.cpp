@@ -183,6 +183,7 @@ std::size_t write_all(writer& out, goroutine* first, bool only_blocked) noexcept
 // or idle workers that all see the deadlock). The others wait for the process to end.
 bool first_fatal() noexcept {
   static std::atomic<bool> taken{false};
+  // acq_rel: one winner; the others only wait, they read nothing the winner wrote.
   if (!taken.exchange(true, std::memory_order_acq_rel)) return true;
   for (;;) pause();
 }

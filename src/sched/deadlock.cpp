@@ -23,6 +23,7 @@ constexpr std::int64_t kThreadPollNs = 100'000'000;  // a plain thread may block
 
 bool threads_all_accounted() noexcept {
   sched_state& s = S();
+  // acquire: pairs with the release in start_workers(); the workers counted exist.
   int expected = static_cast<int>(s.nworkers.load(std::memory_order_acquire)) +
                  s.threads_blocked.load(std::memory_order_seq_cst) + s.extra_threads;
   int n = count_process_threads();
@@ -43,7 +44,10 @@ int count_process_threads() noexcept {
 
 bool deadlock_detector::suspected_locked(signature* sig) noexcept {
   sched_state& s = S();
+  // acquire: pairs with the releases in run_main(); a stale "active" only delays the report by a
+  // round.
   if (!s.run_active.load(std::memory_order_acquire)) return false;
+  // acquire: pairs with the release in start_workers().
   unsigned nw = s.nworkers.load(std::memory_order_acquire);
   unsigned procs = s.procs.load(std::memory_order_relaxed);
   if (s.npidle.load(std::memory_order_seq_cst) != static_cast<int>(procs)) return false;
@@ -81,6 +85,7 @@ std::int64_t deadlock_detector::check(std::int64_t deadline) {
     return std::min(deadline, deadline_after(now_ns(), kConfirmNs));
   }
   suspected_ = false;
+  // acquire: as in suspected_locked().
   if (s.run_active.load(std::memory_order_acquire) && live_goroutines() > 0)
     return std::min(deadline, deadline_after(now_ns(), kThreadPollNs));
   return deadline;

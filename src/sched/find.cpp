@@ -20,6 +20,7 @@ namespace {
 void go_dormant(worker* w) {
   sched_state& s = S();
   goroutine* g;
+  // acq_rel: pairs with the release that filled runnext, like take_local().
   while ((g = w->runnext.exchange(nullptr, std::memory_order_acq_rel)) || (g = w->q.pop()))
     s.global.push(g);
   goroutine* first = nullptr;
@@ -187,6 +188,7 @@ goroutine* find_runnable(worker* w) {
   bool may_spin = !w->moved_away && w->quick_exits < kQuickExits;
   w->moved_away = false;
   for (;;) {
+    // acquire: pairs with the release in ensure_started()'s resize.
     if (w->id >= s.procs.load(std::memory_order_acquire)) {
       go_dormant(w);
       continue;

@@ -62,6 +62,7 @@ void start_workers(unsigned n) {
     w->id = id;
     s.workers[id] = w;
   }
+  // release: pairs with the acquire of nworkers in every loop over workers; the structs exist.
   s.nworkers.store(n, std::memory_order_release);
   for (unsigned id = from; id < n; id++) {
     pthread_attr_t attr;
@@ -81,6 +82,7 @@ void start_workers(unsigned n) {
 
 void ensure_started(const options* opts) {
   sched_state& s = S();
+  // acquire: pairs with the release below; a started runtime is fully set up.
   if (!opts && s.started.load(std::memory_order_acquire)) return;
   std::lock_guard<std::mutex> lk(s.start_mutex);
   unsigned procs = opts && opts->max_procs ? opts->max_procs : 0;
@@ -102,6 +104,7 @@ void ensure_started(const options* opts) {
 #ifdef GORO_TSAN
     int before = count_process_threads();
 #endif
+    // release: pairs with find_runnable()'s acquire.
     s.procs.store(procs, std::memory_order_release);
     start_workers(procs);
 #ifdef GORO_TSAN
@@ -109,6 +112,8 @@ void ensure_started(const options* opts) {
     s.extra_threads = count_process_threads() - before - static_cast<int>(procs);
     if (s.extra_threads < 0) s.extra_threads = 0;
 #endif
+    // release: pairs with the acquire at the top; everything above is visible to a caller that
+    // skips the lock.
     s.started.store(true, std::memory_order_release);
     return;
   }
@@ -116,6 +121,7 @@ void ensure_started(const options* opts) {
   if (procs && procs != old_procs) {
     const unsigned old_nworkers = s.nworkers.load(std::memory_order_relaxed);
     start_workers(procs);
+    // release: pairs with find_runnable()'s acquire (dormant or not).
     s.procs.store(procs, std::memory_order_release);
     // Wake the idle workers (they re-read procs: the ones now beyond it go dormant) and the
     // dormant ones (those now within it rejoin). Never a worker that is neither: it is busy and

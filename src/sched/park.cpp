@@ -48,6 +48,7 @@ void ready(goroutine* g, bool next) noexcept {
       w->runnext.store(g, std::memory_order_release);
       return;
     }
+    // acq_rel: pairs with a thief's CAS that empties runnext; the displaced goroutine is ours.
     old = w->runnext.exchange(g, std::memory_order_acq_rel);
     if (!old) return;
     // The displaced goroutine is queued without a wakep(): this worker runs it as soon as the

@@ -42,10 +42,12 @@ class run_queue {
   // Owner only.
   goroutine* pop() noexcept {
     for (;;) {
+      // acquire: pairs with a thief's CAS on head.
       std::uint32_t h = head_.load(std::memory_order_acquire);
       std::uint32_t t = tail_.load(std::memory_order_relaxed);
       if (h == t) return nullptr;
       goroutine* g = buf_[h % kSize].load(std::memory_order_relaxed);
+      // release: pairs with push()'s acquire of head; the slot may be reused.
       if (head_.compare_exchange_weak(h, h + 1, std::memory_order_release)) return g;
     }
   }
@@ -53,12 +55,14 @@ class run_queue {
   // Owner only: removes up to half of the queue into out[] (for overflow to the global queue).
   std::uint32_t take_half(goroutine** out) noexcept {
     for (;;) {
+      // acquire: pairs with a thief's CAS on head.
       std::uint32_t h = head_.load(std::memory_order_acquire);
       std::uint32_t t = tail_.load(std::memory_order_relaxed);
       std::uint32_t n = (t - h) / 2;
       if (n == 0) return 0;
       for (std::uint32_t i = 0; i < n; i++)
         out[i] = buf_[(h + i) % kSize].load(std::memory_order_relaxed);
+      // release: as in pop().
       if (head_.compare_exchange_weak(h, h + n, std::memory_order_release)) return n;
     }
   }
@@ -66,6 +70,7 @@ class run_queue {
   // Thief: takes half of this queue into out[] (at most kSize / 2).
   std::uint32_t steal_half(goroutine** out) noexcept {
     for (;;) {
+      // acquire: pairs with the owner's and other thieves' CAS on head.
       std::uint32_t h = head_.load(std::memory_order_acquire);
       std::uint32_t t = tail_.load(std::memory_order_acquire);  // acquire: pairs with push()
       std::uint32_t n = t - h;

@@ -63,6 +63,7 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
   worker* w = t->w;
   if (w && !s.debug_migrate && w->id < s.procs.load(std::memory_order_relaxed)) {
     // Like Go: the new goroutine runs next; the one it displaces is queued for anyone to steal.
+    // acq_rel: pairs with take_local()'s exchange; the new goroutine is published to it.
     goroutine* old = w->runnext.exchange(g, std::memory_order_acq_rel);
     bool spilled = old && push_local(w, old);
     // Like Go, an idle worker is woken to help, unless the goroutines ending here lately all
@@ -96,6 +97,7 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
   if (current_g()) throw std::logic_error("goro::run: called from a goroutine");
   ensure_started(&opts);
   bool expected = false;
+  // acq_rel: pairs with the release at main's end; one run() at a time.
   if (!s.run_active.compare_exchange_strong(expected, true, std::memory_order_acq_rel))
     throw std::logic_error("goro::run: another run() is in progress");
 
@@ -110,6 +112,7 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
         c->fn(c->arg);
         // Disarm the detector before waking run()'s caller: exiting goroutines are not a
         // deadlock, and run() is over for the program's purposes.
+        // release: pairs with the detector's acquire and the next run()'s CAS.
         S().run_active.store(false, std::memory_order_release);
         S().threads_blocked.fetch_sub(1, std::memory_order_seq_cst);  // run()'s caller
         std::atomic<std::uint32_t>* done = c->done;

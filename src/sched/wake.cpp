@@ -128,6 +128,7 @@ int current_worker_id() noexcept {
 std::int64_t sum_over_workers(std::atomic<std::int64_t> worker::*counter) noexcept {
   sched_state& s = S();
   std::int64_t n = 0;
+  // acquire: pairs with the release in start_workers().
   unsigned nw = s.nworkers.load(std::memory_order_acquire);
   for (unsigned i = 0; i < nw; i++) n += (s.workers[i]->*counter).load(std::memory_order_relaxed);
   return n;

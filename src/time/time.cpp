@@ -115,6 +115,7 @@ bool timer_state::stop_locked() noexcept {
   } else {
     // Fires under way on other workers: wait until each has taken the lock and seen armed
     // false, so that none delivers after we return (or after a reset() rearms).
+    // acquire: pairs with on_fire()'s release decrement; what that fire did is visible.
     while (firing.load(std::memory_order_acquire) != 0) {
       lock.unlock();
       unsigned spins = 0;

@@ -30,6 +30,7 @@ heaps& H() {
 
 template <class F>
 void for_each_heap(heaps& hs, F f) {
+  // acquire: pairs with timer_add()'s release CAS.
   int used = hs.used.load(std::memory_order_acquire);
   for (int i = 0; i < used; i++) f(hs.h[i]);
   f(hs.h[kThreadHeap]);
@@ -97,6 +98,7 @@ std::int64_t timers_next() noexcept {
 
 std::size_t timers_pending() noexcept {
   std::size_t n = 0;
+  // acquire: pairs with publish()'s release.
   for_each_heap(H(), [&](timer_heap& h) { n += h.size.load(std::memory_order_acquire); });
   return n;
 }

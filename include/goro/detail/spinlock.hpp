@@ -22,6 +22,7 @@ class spinlock {
   void lock() noexcept { static_cast<void>(lock_contended()); }
   bool try_lock() noexcept {
     return !locked_.load(std::memory_order_relaxed) &&
+           // acquire: pairs with the release in unlock(), like lock_contended().
            !locked_.exchange(true, std::memory_order_acquire);
   }
   // lock(), returning whether it had to wait.
@@ -31,6 +32,7 @@ class spinlock {
     lock_slow();
     return true;
   }
+  // release: pairs with the acquire exchange of the next locker.
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
 
  private:
@@ -43,6 +45,7 @@ class spinlock {
       for (unsigned i = 0; i < backoff; i++) spin_pause();
       if (backoff < 64) backoff *= 2;
       while (locked_.load(std::memory_order_relaxed)) spin_pause_slow(spins);
+      // acquire: pairs with the release in unlock().
     } while (locked_.exchange(true, std::memory_order_acquire));
   }
 
