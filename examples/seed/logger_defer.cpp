@@ -1,11 +1,10 @@
 // Seed program 8: the logger shut down by a deferred close. Closing log_ch ends the logger's
 // range-for, so the logger returns instead of being torn down. Go writes
-// `defer func() { close(logCh) }()`; here an RAII guard closes the channel when main's scope
-// ends.
+// `defer func() { close(logCh) }()`; here a goro::defer guard closes the channel when main's
+// scope ends.
 #include <chrono>
 #include <goro/goro.hpp>
 
-#include "common/defer.hpp"
 #include "common/log_entry.hpp"
 
 using examples::log_entry;
@@ -26,13 +25,13 @@ int main() {
     // certain. The guards run in reverse order, like Go's defers: close, then wait.
     goro::wait_group logger_running;
     logger_running.add(1);
-    examples::defer wait_for_logger([&] { logger_running.wait(); });
+    goro::defer wait_for_logger([&] { logger_running.wait(); });
 
     goro::go([&] {
       logger();
       logger_running.done();
     });
-    examples::defer close_log([] { log_ch.close(); });  // Go: defer close(logCh)
+    goro::defer close_log([] { log_ch.close(); });  // Go: defer close(logCh)
 
     log_ch.send({std::chrono::system_clock::now(), log_info, "App is starting..."});
     log_ch.send({std::chrono::system_clock::now(), log_info, "App is shutting down!"});

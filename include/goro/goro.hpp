@@ -2,6 +2,7 @@
 #pragma once
 
 #include "goro/chan.hpp"
+#include "goro/defer.hpp"
 #include "goro/errors.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"

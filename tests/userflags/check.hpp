@@ -1,0 +1,23 @@
+// tests/userflags/check.hpp: the one helper the user-flags programs share.
+//
+// These programs are written the way users write goro code, not the way goro's own tests are:
+// no test framework, no goro internals, only <goro/goro.hpp> and the standard library. A failed
+// check prints where and ends the program with exit status 1, so each binary is its own ctest
+// test.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <source_location>
+
+namespace userflags {
+
+inline void check(bool ok, const char* what,
+                  std::source_location where = std::source_location::current()) {
+  if (ok) return;
+  std::fprintf(stderr, "%s:%u: check failed: %s\n", where.file_name(),
+               static_cast<unsigned>(where.line()), what);
+  std::exit(1);
+}
+
+}  // namespace userflags
