@@ -1,4 +1,5 @@
-// goro/goro.hpp: everything goro offers. See API.md for the contract.
+// goro/goro.hpp: everything goro offers. Each header documents its declarations' contracts;
+// docs/reference.md lists them all in one place.
 #pragma once
 
 #include "goro/chan.hpp"

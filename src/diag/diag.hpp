@@ -24,7 +24,7 @@ void install_signal_handlers() noexcept;
 // Gives the calling worker thread an alternate signal stack, so a stack overflow can be reported.
 void setup_signal_stack() noexcept;
 
-// Writes every goroutine, `first` (if any) first.
+// Writes every live goroutine to `out`, by id (goro::dump()).
 void dump_to(std::FILE* out) noexcept;
 
 // GORO_LEAKCHECK=1: after run() returns, lists goroutines still blocked. Returns how many.
