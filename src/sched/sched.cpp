@@ -1639,6 +1639,23 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
   if (lc && *lc && std::strcmp(lc, "0") != 0) leak_report();
 }
 
+bool no_goroutine_runnable() noexcept {
+  sched_state& s = S();
+  // Under idle_lock nobody enters or leaves the idle list: if all `procs` workers are in it,
+  // none runs a goroutine or can queue one meanwhile, so the queues read below are a cut.
+  // procs: relaxed, it was published (release in ensure_started) before run() launched the
+  // goroutines this caller waited for. nworkers: acquire, pairs with the release in
+  // start_workers(), so every workers[i] below is constructed.
+  s.idle_lock.lock();
+  bool none = s.npidle.load(std::memory_order_seq_cst) ==
+                  static_cast<int>(s.procs.load(std::memory_order_relaxed)) &&
+              s.global.size() == 0;
+  unsigned nw = s.nworkers.load(std::memory_order_acquire);
+  for (unsigned i = 0; none && i < nw; i++) none = !has_queued(s.workers[i]);
+  s.idle_lock.unlock();
+  return none;
+}
+
 }  // namespace goro::detail
 
 // ---------------------------------------------------------------------------------------------

@@ -89,4 +89,10 @@ void ensure_started(const options* opts);
 // Deadlock detector state, summed over workers (see sched.cpp, "Deadlock detection").
 std::int64_t live_goroutines() noexcept;
 
+// Whether, at one instant, every worker is idle and every run queue is empty: no goroutine
+// runs on a worker or waits in a queue for one. A goroutine that a plain thread or a timer
+// makes runnable right after is not seen; nor is one still running on a worker that a lowered
+// max_procs is retiring (read the goroutine records for that). For the leak check.
+bool no_goroutine_runnable() noexcept;
+
 }  // namespace goro::detail

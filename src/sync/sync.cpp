@@ -7,13 +7,54 @@
 // mutex invariants: state_ has kLocked while owned and kWaiters while waiters_ is non-empty
 // (changed only under lock_). unlock() with waiters hands ownership straight to the first
 // waiter (kLocked stays set), so a woken locker owns the mutex when park() returns.
+//
+// Destroyed in use: the destructors (inline, one load) call destroyed_in_use() /
+// destroyed_locked() below, which never return: they end the program through
+// detail::fatal_panic() (a destructor cannot throw), naming the object's creation site.
 #include "goro/sync.hpp"
 
+#include <cinttypes>
+#include <cstdio>
+
+#include "diag/diag.hpp"
 #include "goro/errors.hpp"
 
 namespace goro {
 
 using detail::waiter;
+
+namespace {
+
+// "<what> (created at file:line)", or just <what> without a creation site, then the panic.
+[[noreturn]] void destroyed_panic(const char* what, const std::source_location& created) noexcept {
+  char text[1024];
+  const char* file = created.file_name();
+  if (file && *file)
+    std::snprintf(text, sizeof text, "%s (created at %s:%" PRIuLEAST32 ")", what, file,
+                  created.line());
+  else
+    std::snprintf(text, sizeof text, "%s", what);
+  detail::fatal_panic(text);
+}
+
+}  // namespace
+
+void wait_group::destroyed_in_use(std::int64_t count) const noexcept {
+  // Waiters exist only while the counter is non-zero. A relaxed peek (the queue is guarded by
+  // lock_, but nothing here relies on it: the object is being destroyed in use, and the text
+  // is a diagnosis, not a decision).
+  const bool waited_on = !waiters_.empty_relaxed();
+  char what[96];
+  std::snprintf(what, sizeof what, "goro::wait_group destroyed with counter %" PRId64 "%s", count,
+                waited_on ? " and waiters" : "");
+  destroyed_panic(what, created_);
+}
+
+void mutex::destroyed_locked(std::uint32_t state) const noexcept {
+  destroyed_panic((state & kWaiters) ? "goro::mutex destroyed while locked and waited on"
+                                     : "goro::mutex destroyed while locked",
+                  created_);
+}
 
 void wait_group::add(int delta) {
   lock_.lock();
