@@ -1,4 +1,6 @@
-// wait_group and mutex, used from goroutines and plain threads.
+// wait_group and mutex, used from goroutines and plain threads; destroying them once idle,
+// and the shared-ownership pattern that replaces Go's closure over a local WaitGroup.
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -158,6 +160,8 @@ TEST_F(wait_group_test, NegativeCounterThrowsPanicError) {
     goro::wait_group wg2;
     wg2.add(1);
     expect_negative_panic([&] { wg2.add(-2); });
+    wg2.done();  // the failed add(-2) changed nothing: the counter is still 1, and a
+                 // wait_group destroyed with a non-zero counter is a panic of its own
     // In another goroutine too (caught there, so it is not a crash).
     goro::wait_group finished;
     finished.add(1);
@@ -209,6 +213,137 @@ TEST_F(wait_group_test, DestroyedRightAfterWaitAcrossThreads) {
       wg->wait();
       delete wg;
       t.join();
+    }
+  });
+}
+
+// The documented fix for Go's closure over a local WaitGroup (go func() { defer wg.Done() ...
+// }() in a function that returns at once): the goroutines share ownership of the wait_group,
+// so it outlives the function that made it. start_pool() has returned before any job is sent,
+// so every done() and the wait() run on a wait_group whose creator's frame is gone.
+void start_pool(goro::recv_chan<int> jobs, goro::chan<int> results, int workers) {
+  auto wg = std::make_shared<goro::wait_group>();
+  for (int i = 0; i < workers; ++i) {
+    wg->add(1);
+    goro::go([wg, jobs, results]() mutable {
+      for (int j : jobs) results.send(2 * j);
+      wg->done();
+    });
+  }
+  goro::go([wg, results]() mutable {
+    wg->wait();
+    results.close();
+  });
+}
+
+TEST_F(wait_group_test, SharedWaitGroupOutlivesItsFunction) {
+  const int jobs_count = static_cast<int>(scaled(2000, 500, 200));
+  goro::run([&] {
+    auto jobs = goro::make_chan<int>();
+    auto results = goro::make_chan<int>();
+    start_pool(jobs, results, 4);
+    goro::go([jobs, jobs_count]() mutable {
+      for (int j = 1; j <= jobs_count; ++j) jobs.send(j);
+      jobs.close();
+    });
+    long sum = 0;
+    for (int r : results) sum += r;
+    EXPECT_EQ(sum, static_cast<long>(jobs_count) * (jobs_count + 1));
+  });
+}
+
+// The other fix: the wait_group lives in the goroutine that waits, which returns only after
+// wait(). Here that goroutine is not run's main one, and main learns of its end by a channel.
+TEST_F(wait_group_test, OwnedByTheGoroutineThatWaits) {
+  goro::run([] {
+    auto total = goro::make_chan<int>(1);
+    goro::go([total]() mutable {
+      goro::wait_group wg;
+      std::atomic<int> sum{0};
+      for (int i = 1; i <= 10; ++i) {
+        wg.add(1);
+        goro::go([&wg, &sum, i] {
+          sum.fetch_add(i);
+          wg.done();
+        });
+      }
+      wg.wait();  // before wg and sum go out of scope
+      total.send(sum.load());
+    });
+    EXPECT_EQ(*total.recv(), 55);
+  });
+}
+
+// Small objects, still constant-initialized, and Lockable arrays of them still build.
+constinit goro::wait_group global_wait_group;
+constinit goro::mutex global_mutex;
+static_assert(sizeof(goro::wait_group) <= 5 * sizeof(void*));
+static_assert(sizeof(goro::mutex) <= 4 * sizeof(void*));
+static_assert(std::is_nothrow_default_constructible_v<goro::wait_group>);
+static_assert(std::is_nothrow_default_constructible_v<goro::mutex>);
+
+// A wait_group back at zero may be destroyed anywhere: never used, added and done, waited on.
+// (Destroying one with a non-zero counter is a panic: tests/death.)
+TEST_F(wait_group_test, DestroyedIdleIsFine) {
+  { goro::wait_group never_used; }
+  {
+    goro::wait_group wg;
+    wg.add(3);
+    wg.add(-3);
+    wg.wait();
+  }
+  std::array<goro::wait_group, 4> several{};
+  for (auto& wg : several) wg.add(1);
+  global_wait_group.add(1);
+  goro::run([&] {
+    for (auto& wg : several) goro::go([&wg] { wg.done(); });
+    goro::go([] { global_wait_group.done(); });
+    for (auto& wg : several) wg.wait();
+    global_wait_group.wait();
+    // Released by a done() on a plain thread, destroyed by the goroutine that waited.
+    auto wg = std::make_unique<goro::wait_group>();
+    wg->add(1);
+    std::thread t([&wg] { wg->done(); });
+    wg->wait();
+    wg.reset();
+    t.join();
+  });
+}
+
+// An unlocked mutex may be destroyed anywhere: never locked, locked and unlocked, handed
+// from holder to holder under contention and then released by the last one.
+TEST_F(mutex_test, DestroyedUnlockedIsFine) {
+  { goro::mutex never_locked; }
+  {
+    goro::mutex m = {};
+    m.lock();
+    m.unlock();
+    ASSERT_TRUE(m.try_lock());
+    m.unlock();
+  }
+  std::array<goro::mutex, 3> several{};
+  { std::scoped_lock all(several[0], several[1], several[2], global_mutex); }
+  goro::run([] {
+    for (int round = 0; round < 20; ++round) {
+      auto m = std::make_unique<goro::mutex>();
+      goro::wait_group wg;
+      int counter = 0;
+      m->lock();  // held while the others queue up, so that unlock() hands it over
+      for (int i = 0; i < 8; ++i) {
+        wg.add(1);
+        goro::go([&] {
+          m->lock();
+          ++counter;
+          goro::yield();
+          m->unlock();
+          wg.done();
+        });
+      }
+      goro::yield();
+      m->unlock();
+      wg.wait();
+      EXPECT_EQ(counter, 8);
+      m.reset();  // every holder has unlocked it, and nobody waits
     }
   });
 }

@@ -3,18 +3,23 @@
 // Everything here may run in a signal handler (SIGSEGV on the alternate stack, SIGQUIT) or
 // while other workers are running, so it formats into a fixed buffer, writes with write(2),
 // allocates only with mmap, and reads goroutine records with relaxed loads: a dump of a
-// running program is a snapshot, not a consistent cut.
+// running program is a snapshot, not a consistent cut. The leak report is the exception that
+// waits: it runs on run()'s caller after run() returned, and polls (yielding, then sleeping)
+// until the goroutines still running have blocked or finished, for at most kLeakSettleMs.
 #include "diag/diag.hpp"
 
 #include <cxxabi.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <typeinfo>
 
@@ -141,40 +146,87 @@ void write_goroutine(writer& out, goroutine* g, bool running_override) noexcept 
   out.str("\n");
 }
 
-// Writes every live goroutine, `first` first, then by id. `only_blocked`: just those parked
-// on something (the leak report). Returns how many were written.
-std::size_t write_all(writer& out, goroutine* first, bool only_blocked) noexcept {
-  std::size_t total = goroutine_count_all();
+// Which live goroutines a listing takes.
+enum class which : std::uint8_t {
+  none,
+  all,
+  blocked,  // parked on something only another goroutine or thread ends (not asleep)
+  active,   // running or runnable
+};
+
+bool selected(goroutine* g, which w) noexcept {
+  g_state st = g->state.load(std::memory_order_relaxed);
+  if (g->id.load(std::memory_order_relaxed) == 0 || st == g_state::dead) return false;
+  switch (w) {
+    case which::none:
+      return false;
+    case which::all:
+      return true;
+    case which::blocked:
+      return st == g_state::waiting &&
+             g->reason.load(std::memory_order_relaxed) != wait_reason::sleep;
+    case which::active:
+      return st == g_state::running || st == g_state::runnable;
+  }
+  return false;
+}
+
+// The goroutines `w` selects, but `except`, sorted by id, in memory from mmap (usable in a
+// signal handler). Empty if the memory cannot be had.
+class g_list {
+ public:
+  g_list(which w, goroutine* except) noexcept {
+    std::size_t total = goroutine_count_all();
+    bytes_ = (total ? total : 1) * sizeof(goroutine*);
+    void* mem = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED) return;
+    items_ = static_cast<goroutine**>(mem);
+    for (std::size_t i = 0; i < total; i++) {
+      goroutine* g = goroutine_at(i);
+      if (g != except && selected(g, w)) items_[n_++] = g;
+    }
+    std::sort(items_, items_ + n_, [](goroutine* a, goroutine* b) {
+      return a->id.load(std::memory_order_relaxed) < b->id.load(std::memory_order_relaxed);
+    });
+  }
+  ~g_list() {
+    if (items_) munmap(items_, bytes_);
+  }
+  g_list(const g_list&) = delete;
+  g_list& operator=(const g_list&) = delete;
+  std::size_t size() const noexcept { return n_; }
+  // Each goroutine after a blank line, as the dump shows it.
+  void write(writer& out) const noexcept {
+    for (std::size_t i = 0; i < n_; i++) {
+      out.str("\n");
+      write_goroutine(out, items_[i], false);
+    }
+  }
+
+ private:
+  goroutine** items_ = nullptr;
+  std::size_t n_ = 0, bytes_ = 0;
+};
+
+// Writes every live goroutine, `first` (if any) first as [running], then by id. Returns how
+// many were written.
+std::size_t write_all(writer& out, goroutine* first) noexcept {
   std::size_t written = 0;
   if (first) {
     out.str("\n");
     write_goroutine(out, first, true);
     written++;
   }
-  std::size_t bytes = (total ? total : 1) * sizeof(goroutine*);
-  void* mem = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return written;
-  auto** list = static_cast<goroutine**>(mem);
-  std::size_t n = 0;
-  for (std::size_t i = 0; i < total; i++) {
-    goroutine* g = goroutine_at(i);
-    if (g == first || g->id.load(std::memory_order_relaxed) == 0) continue;
-    g_state st = g->state.load(std::memory_order_relaxed);
-    if (st == g_state::dead) continue;
-    if (only_blocked &&
-        (st != g_state::waiting || g->reason.load(std::memory_order_relaxed) == wait_reason::sleep))
-      continue;
-    list[n++] = g;
-  }
-  std::sort(list, list + n, [](goroutine* a, goroutine* b) {
-    return a->id.load(std::memory_order_relaxed) < b->id.load(std::memory_order_relaxed);
-  });
-  for (std::size_t i = 0; i < n; i++) {
-    out.str("\n");
-    write_goroutine(out, list[i], false);
-  }
-  munmap(mem, bytes);
-  return written + n;
+  g_list rest(which::all, first);
+  rest.write(out);
+  return written + rest.size();
+}
+
+// Counts the goroutines `w` selects (a racy snapshot, like every listing).
+std::size_t count(which w) noexcept {
+  std::size_t total = goroutine_count_all(), n = 0;
+  for (std::size_t i = 0; i < total; i++) n += selected(goroutine_at(i), w);
+  return n;
 }
 
 [[noreturn]] void die() noexcept { _exit(2); }
@@ -196,7 +248,7 @@ void on_fault(int sig, siginfo_t* info, void* ctx) {
     first_fatal();
     writer out(2);
     out.str("fatal error: stack overflow\n");
-    write_all(out, g, false);
+    write_all(out, g);
     out.flush();
     die();
   }
@@ -218,7 +270,7 @@ void on_quit(int) {
   first_fatal();
   writer out(2);
   out.str("SIGQUIT: quit\n");
-  write_all(out, nullptr, false);
+  write_all(out, nullptr);
   out.flush();
   die();
 }
@@ -230,7 +282,18 @@ void fatal_deadlock() noexcept {
   std::fflush(nullptr);
   writer out(2);
   out.str("fatal error: all goroutines are asleep - deadlock!\n");
-  write_all(out, nullptr, false);
+  write_all(out, nullptr);
+  out.flush();
+  die();
+}
+
+void fatal_panic(const char* what) noexcept {
+  first_fatal();
+  std::fflush(nullptr);
+  goroutine* g = current_g();
+  writer out(2);
+  out.str("panic: ").str(what).str("\n");
+  write_all(out, g);
   out.flush();
   die();
 }
@@ -255,7 +318,7 @@ void fatal_panic_current_exception(goroutine* g) noexcept {
     }
   }
   out.str("\n");
-  write_all(out, g, false);
+  write_all(out, g);
   out.flush();
   die();
 }
@@ -289,30 +352,63 @@ void setup_signal_stack() noexcept {
 
 void dump_to(std::FILE* out) noexcept {
   writer w(out);
-  write_all(w, nullptr, false);
+  write_all(w, nullptr);
   w.flush();
   std::fflush(out);
 }
 
-int leak_report() noexcept {
-  std::size_t total = goroutine_count_all(), blocked = 0;
-  for (std::size_t i = 0; i < total; i++) {
-    goroutine* g = goroutine_at(i);
-    if (g->id.load(std::memory_order_relaxed) != 0 &&
-        g->state.load(std::memory_order_relaxed) == g_state::waiting &&
-        g->reason.load(std::memory_order_relaxed) != wait_reason::sleep)
-      blocked++;
+namespace {
+
+// Lets the goroutines still running or runnable when run() returned go on (they run on the
+// workers; this thread only watches) until none is left or kLeakSettleMs pass. "None left"
+// is seen twice over: the scheduler finds every worker idle and every run queue empty at one
+// instant, and no goroutine record says running or runnable. What remains then can only be
+// woken from outside (a plain thread, a timer): the blocked goroutines are leaked. Returns
+// false if it gave up waiting.
+bool settle(bool (*no_goroutine_runnable)() noexcept) noexcept {
+  const std::int64_t deadline = now_ns() + std::int64_t{kLeakSettleMs} * 1000000;
+  for (unsigned polls = 0;; polls++) {
+    if (no_goroutine_runnable() && count(which::active) == 0) return true;
+    if (now_ns() >= deadline) return false;
+    if (polls < 100) {
+      sched_yield();  // most programs settle within a few goroutine switches
+    } else {
+      timespec pause{0, 100000};  // 100 us
+      nanosleep(&pause, nullptr);
+    }
   }
-  if (!blocked) return 0;
+}
+
+// "goroutine leak: N goroutine(s) <rest>", then the listing. Returns N.
+std::size_t report(writer& out, const g_list& list, const char* rest) noexcept {
+  if (!list.size()) return 0;
+  out.str("goroutine leak: ")
+      .num(list.size())
+      .str(list.size() == 1 ? " goroutine " : " goroutines ")
+      .str(rest)
+      .str("\n");
+  list.write(out);
+  return list.size();
+}
+
+}  // namespace
+
+int leak_report(bool (*no_goroutine_runnable)() noexcept) noexcept {
+  const bool settled = settle(no_goroutine_runnable);
+  g_list blocked(which::blocked, nullptr);
+  // Once settled, a goroutine running now was woken from outside after the check: not one
+  // that kept running all along.
+  g_list active(settled ? which::none : which::active, nullptr);
+  if (!blocked.size() && !active.size()) return 0;
   std::fflush(nullptr);
   writer out(2);
-  out.str("goroutine leak: ")
-      .num(blocked)
-      .str(blocked == 1 ? " goroutine" : " goroutines")
-      .str(" still blocked when run returned\n");
-  write_all(out, nullptr, true);
+  std::size_t n = report(out, blocked, "still blocked when run returned");
+  if (n && active.size()) out.str("\n");
+  char rest[64];
+  std::snprintf(rest, sizeof rest, "still running %d ms after run returned", kLeakSettleMs);
+  n += report(out, active, rest);
   out.flush();
-  return static_cast<int>(blocked);
+  return static_cast<int>(n);
 }
 
 }  // namespace goro::detail

@@ -19,6 +19,11 @@ struct goroutine;
 // "panic: <what()>", a blank line, the dump with g first as [running], exits with status 2.
 [[noreturn]] void fatal_panic_current_exception(goroutine* g) noexcept;
 
+// A panic raised where nothing can be thrown (a destructor: a wait_group or mutex destroyed
+// in use): prints "panic: <what>", a blank line, the dump with the calling goroutine (if the
+// caller is one) first as [running], exits with status 2.
+[[noreturn]] void fatal_panic(const char* what) noexcept;
+
 // Installs the SIGSEGV/SIGBUS (stack overflow) and SIGQUIT (dump) handlers, once.
 void install_signal_handlers() noexcept;
 // Gives the calling worker thread an alternate signal stack, so a stack overflow can be reported.
@@ -27,7 +32,12 @@ void setup_signal_stack() noexcept;
 // Writes every live goroutine to `out`, by id (goro::dump()).
 void dump_to(std::FILE* out) noexcept;
 
-// GORO_LEAKCHECK=1: after run() returns, lists goroutines still blocked. Returns how many.
-int leak_report() noexcept;
+// GORO_LEAKCHECK=1: after run() returns, lets the goroutines still running or runnable go on
+// until none is left (or kLeakSettleMs pass), then lists the goroutines blocked, and
+// separately those still running. Returns how many it listed. The scheduler passes its own
+// query, whether at one instant no goroutine runs on a worker or waits in a run queue (this
+// layer sits below the scheduler and reads goroutine records only).
+inline constexpr int kLeakSettleMs = 1000;
+int leak_report(bool (*no_goroutine_runnable)() noexcept) noexcept;
 
 }  // namespace goro::detail

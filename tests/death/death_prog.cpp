@@ -1,6 +1,7 @@
 // death_prog <scenario>: runs one program that goro must end with a diagnostic (deadlock,
-// panic, stack overflow, SIGQUIT dump, leak report). tests/death/death_test.cpp runs it as a
-// subprocess and compares stderr and the exit status.
+// panic, a wait_group or mutex destroyed in use, stack overflow, SIGQUIT dump), or whose leak
+// report (GORO_LEAKCHECK=1) is checked. tests/death/death_test.cpp runs it as a subprocess and
+// compares stderr and the exit status.
 //
 // Lines the expected dumps refer to carry a "@mark(name)" comment; the test finds their
 // numbers by reading this file, so editing it never silently breaks an expectation. Keep each
@@ -8,6 +9,7 @@
 // std::source_location reports.
 #include <stdio.h>
 
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
@@ -143,6 +145,58 @@ void panic_negative_wait_group() {
   wg.done();
 }
 
+// ---- a wait_group or mutex destroyed in use ----------------------------------------------------
+
+// Go's closure over a local WaitGroup, ported literally: start_workers() returns without
+// waiting, and its wait_group dies while the workers it started still count on it.
+void work(goro::wait_group& wg, goro::chan<int> jobs) {
+  jobs.recv();  // @mark(wg_worker)
+  wg.done();
+}
+
+void start_workers(goro::chan<int> jobs) {
+  goro::wait_group wg;  // @mark(wg_counter)
+  for (int i = 0; i < 2; ++i) {
+    wg.add(1);
+    goro::go([&wg, jobs] { work(wg, jobs); });  // @mark(wg_worker_go)
+  }
+  wait_until_blocked(2, "chan receive");
+  wait_until_blocked(3, "chan receive");
+}
+
+void wait_group_destroyed_with_counter() { start_workers(goro::make_chan<int>()); }
+
+// The same mistake the other way round: the goroutine waits on a wait_group that its creator
+// owns, and the creator returns.
+void start_waiter() {
+  goro::wait_group wg;  // @mark(wg_waited)
+  wg.add(1);
+  goro::go([&wg] { wg.wait(); });  // @mark(wg_waiter)
+  wait_until_blocked(2, "semacquire");
+}
+
+void wait_group_destroyed_with_waiters() { start_waiter(); }
+
+// Destroyed on a plain thread: the dump has no panicking goroutine to put first.
+void wait_group_destroyed_on_thread() {
+  std::thread([] {
+    goro::wait_group wg;  // @mark(wg_thread)
+    wg.add(1);
+  }).join();
+}
+
+void mutex_destroyed_locked() {
+  goro::mutex m;  // @mark(mutex_locked)
+  m.lock();
+}
+
+void mutex_destroyed_waited_on() {
+  goro::mutex m;  // @mark(mutex_waited)
+  m.lock();
+  goro::go([&m] { m.lock(); });  // @mark(mutex_waiter)
+  wait_until_blocked(2, "sync.Mutex.Lock");
+}
+
 // ---- fatal errors ------------------------------------------------------------------------------
 
 volatile bool keep_recursing = true;  // volatile: the recursion must look like it can end
@@ -188,8 +242,9 @@ void leak() {
   wait_until_blocked(2, "chan receive");
 }
 
-// Two goroutines blocked (a send, a lock) and one asleep when run returns.
-goro::mutex leaked_mutex;
+// Two goroutines blocked (a send, a lock) and one asleep when run returns. The mutex is never
+// destroyed: it is still locked when the process exits, and destroying it would be a panic.
+goro::mutex& leaked_mutex = *new goro::mutex;
 void leak_several() {
   auto ch = goro::make_chan<int>();
   goro::go([ch] { ch.send(1); });  // @mark(leak_several_send)
@@ -199,6 +254,64 @@ void leak_several() {
   wait_until_blocked(2, "chan send");
   wait_until_blocked(3, "sleep");
   wait_until_blocked(4, "sync.Mutex.Lock");
+}
+
+// Keeps the calling goroutine busy (running or runnable, never blocked) for about `d`. The
+// leak scenarios below use it so that a goroutine is still running when run returns; what they
+// expect does not depend on the time, which is far below the leak check's wait (1 s).
+void keep_running_for(std::chrono::milliseconds d) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < until) goro::yield();
+}
+
+// A walker of the Go tour's equivalent-binary-trees exercise, on the tree {1, second, ...}.
+// `linger`: once `second` is taken, it keeps running a while before it sends the next value.
+void walker(goro::chan<int> ch, int second, bool linger) {
+  ch.send(1);
+  ch.send(second);
+  if (linger) keep_running_for(std::chrono::milliseconds(50));
+  ch.send(second + 1);  // @mark(walker_send)
+}
+
+// The tour's leaking Same(): it returns at the first difference and leaves both walkers
+// behind. When run returns, walker 2 is blocked on its next send, while walker 3, woken by the
+// last receive, is still running; it blocks on its next send a little later.
+void leak_walkers() {
+  auto a = goro::make_chan<int>();
+  auto b = goro::make_chan<int>();
+  goro::go(walker, a, 2, false);  // @mark(walker_a)
+  goro::go(walker, b, 3, true);   // @mark(walker_b)
+  while (a.recv() == b.recv()) {
+  }
+}
+
+// A correct program: main hands its last job to a closer and returns. The closer is still
+// finishing (on its way to close `quit`, which releases 200 listeners, more than close() wakes
+// in one batch) when run returns, and the listeners are still blocked: nothing leaks.
+void closer_finishing() {
+  auto quit = goro::make_chan<goro::signal>();
+  auto job = goro::make_chan<int>();
+  for (int i = 0; i < 200; ++i) goro::go([quit] { quit.recv(); });
+  goro::go([quit, job]() mutable {
+    job.recv();
+    keep_running_for(std::chrono::milliseconds(50));
+    quit.close();
+  });
+  job.send(1);
+}
+
+// One goroutine left blocked and one that never blocks: it is still running when the leak
+// check stops waiting, and stops only once death_prog's main sees run return.
+std::atomic<bool> run_returned{false};
+void spin_until_run_returns() {
+  while (!run_returned.load()) std::this_thread::yield();  // yields the thread: no park
+}
+
+void leak_running() {
+  auto never = goro::make_chan<int>();
+  goro::go([never] { never.recv(); });  // @mark(running_blocked)
+  wait_until_blocked(2, "chan receive");
+  goro::go([] { spin_until_run_returns(); });  // @mark(running_go)
 }
 
 const std::map<std::string, void (*)()> scenarios = {
@@ -219,10 +332,18 @@ const std::map<std::string, void (*)()> scenarios = {
     {"panic_close_closed", panic_close_closed},
     {"panic_close_nil", panic_close_nil},
     {"panic_negative_wait_group", panic_negative_wait_group},
+    {"wait_group_destroyed_with_counter", wait_group_destroyed_with_counter},
+    {"wait_group_destroyed_with_waiters", wait_group_destroyed_with_waiters},
+    {"wait_group_destroyed_on_thread", wait_group_destroyed_on_thread},
+    {"mutex_destroyed_locked", mutex_destroyed_locked},
+    {"mutex_destroyed_waited_on", mutex_destroyed_waited_on},
     {"stack_overflow", stack_overflow},
     {"sigquit", sigquit},
     {"leak", leak},
     {"leak_several", leak_several},
+    {"leak_walkers", leak_walkers},
+    {"closer_finishing", closer_finishing},
+    {"leak_running", leak_running},
 };
 
 }  // namespace
@@ -234,7 +355,8 @@ int main(int argc, char** argv) {
   }
   const auto scenario = scenarios.at(argv[1]);
   goro::run(scenario);  // @mark(run)
-  // Only the leak scenario gets here (and only if the runtime lets it).
+  // Only the leak-check scenarios get here (and only if the runtime lets them).
+  run_returned.store(true);
   std::fprintf(stderr, "run returned\n");
   return 0;
 }

@@ -253,6 +253,64 @@ TEST(panic, NegativeWaitGroupCounter) {
   expect_death("panic_negative_wait_group", lone_main_panic("sync: negative WaitGroup counter"));
 }
 
+// A wait_group or mutex destroyed while in use: a panic, raised from the destructor (which
+// cannot throw), naming the type and where it was created. The goroutine whose function
+// returned (goroutine 1) is the panicking one.
+TEST(panic, WaitGroupDestroyedWithCounter) {
+  expect_death("wait_group_destroyed_with_counter",
+               "panic: goro::wait_group destroyed with counter 2 (created at {F}:{wg_counter})\n"
+               "\n"
+               "goroutine 1 [running]:\n"
+               "\tcreated by goro::run at {F}:{run}\n"
+               "\n"
+               "goroutine 2 [chan receive]:\n"
+               "\tblocked at {F}:{wg_worker}\n"
+               "\tcreated by goroutine 1 at {F}:{wg_worker_go}\n"
+               "\n"
+               "goroutine 3 [chan receive]:\n"
+               "\tblocked at {F}:{wg_worker}\n"
+               "\tcreated by goroutine 1 at {F}:{wg_worker_go}\n");
+}
+
+TEST(panic, WaitGroupDestroyedWithWaiters) {
+  expect_death(
+      "wait_group_destroyed_with_waiters",
+      "panic: goro::wait_group destroyed with counter 1 and waiters (created at {F}:{wg_waited})\n"
+      "\n"
+      "goroutine 1 [running]:\n"
+      "\tcreated by goro::run at {F}:{run}\n"
+      "\n"
+      "goroutine 2 [semacquire]:\n"
+      "\tblocked at {F}:{wg_waiter}\n"
+      "\tcreated by goroutine 1 at {F}:{wg_waiter}\n");
+}
+
+// On a plain thread the same panic; goroutine 1, in std::thread::join(), is still running.
+TEST(panic, WaitGroupDestroyedOnPlainThread) {
+  expect_death(
+      "wait_group_destroyed_on_thread",
+      lone_main_panic("goro::wait_group destroyed with counter 1 (created at {F}:{wg_thread})"));
+}
+
+TEST(panic, MutexDestroyedWhileLocked) {
+  expect_death(
+      "mutex_destroyed_locked",
+      lone_main_panic("goro::mutex destroyed while locked (created at {F}:{mutex_locked})"));
+}
+
+TEST(panic, MutexDestroyedWhileWaitedOn) {
+  expect_death("mutex_destroyed_waited_on",
+               "panic: goro::mutex destroyed while locked and waited on (created at "
+               "{F}:{mutex_waited})\n"
+               "\n"
+               "goroutine 1 [running]:\n"
+               "\tcreated by goro::run at {F}:{run}\n"
+               "\n"
+               "goroutine 2 [sync.Mutex.Lock]:\n"
+               "\tblocked at {F}:{mutex_waiter}\n"
+               "\tcreated by goroutine 1 at {F}:{mutex_waiter}\n");
+}
+
 TEST(fatal, StackOverflow) {
   expect_death("stack_overflow",
                "fatal error: stack overflow\n"
@@ -303,6 +361,47 @@ TEST(leakcheck, SeveralBlockedSleepersNotCounted) {
                 "goroutine 4 [sync.Mutex.Lock]:\n"
                 "\tblocked at {F}:{leak_several_lock}\n"
                 "\tcreated by goroutine 1 at {F}:{leak_several_lock}\n"
+                "run returned\n",
+                0, {"GORO_LEAKCHECK=1"});
+}
+
+// A goroutine still runnable when run returns is waited for: both walkers the Go tour's
+// leaking tree comparison leaves behind are reported, although walker 3 was still running
+// (about to block on its next send) at that moment.
+TEST(leakcheck, RunnableGoroutineCountedOnceBlocked) {
+  expect_report("leak_walkers",
+                "goroutine leak: 2 goroutines still blocked when run returned\n"
+                "\n"
+                "goroutine 2 [chan send]:\n"
+                "\tblocked at {F}:{walker_send}\n"
+                "\tcreated by goroutine 1 at {F}:{walker_a}\n"
+                "\n"
+                "goroutine 3 [chan send]:\n"
+                "\tblocked at {F}:{walker_send}\n"
+                "\tcreated by goroutine 1 at {F}:{walker_b}\n"
+                "run returned\n",
+                0, {"GORO_LEAKCHECK=1"});
+}
+
+// A correct program whose closer is still on its way to close() when run returns, with the
+// goroutines that close() releases still blocked: they all finish, and nothing is reported.
+TEST(leakcheck, CloserStillFinishingIsNoLeak) {
+  expect_report("closer_finishing", "run returned\n", 0, {"GORO_LEAKCHECK=1"});
+}
+
+// A goroutine that never blocks is reported apart, once the check stops waiting for it.
+TEST(leakcheck, StillRunningReportedSeparately) {
+  expect_report("leak_running",
+                "goroutine leak: 1 goroutine still blocked when run returned\n"
+                "\n"
+                "goroutine 2 [chan receive]:\n"
+                "\tblocked at {F}:{running_blocked}\n"
+                "\tcreated by goroutine 1 at {F}:{running_blocked}\n"
+                "\n"
+                "goroutine leak: 1 goroutine still running 1000 ms after run returned\n"
+                "\n"
+                "goroutine 3 [running]:\n"
+                "\tcreated by goroutine 1 at {F}:{running_go}\n"
                 "run returned\n",
                 0, {"GORO_LEAKCHECK=1"});
 }
