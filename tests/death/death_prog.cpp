@@ -17,6 +17,7 @@
 #include <cstring>
 #include <goro/goro.hpp>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -84,6 +85,35 @@ void deadlock_mutex() {
   goro::mutex m;
   m.lock();
   m.lock();  // @mark(mutex)
+}
+
+// A select loop with an after(1h) timeout case, ten thousand times: each timer goes with its
+// select's temporary channel, so none is left to keep the detector quiet when main then
+// blocks for good.
+void deadlock_after_loop() {
+  auto ch = goro::make_chan<int>(1);
+  int sum = 0;
+  for (int i = 0; i < 10000; i++) {
+    ch.send(i);
+    goro::select(goro::on_recv(ch, [&](std::optional<int> v) { sum += *v; }),
+                 goro::on_recv(goro::after(std::chrono::hours(1)), [] { std::abort(); }));
+  }
+  if (sum != 10000 * 9999 / 2) std::abort();
+  ch.recv();  // @mark(after_loop)
+}
+
+// A timer too long to represent never fires, and a channel only it could fill is a deadlock
+// (Go would hang: its timer heap holds the timer for 292 years).
+void deadlock_after_never() {
+  goro::after(std::chrono::nanoseconds::max()).recv();  // @mark(after_never)
+}
+
+// A sleep for ever (nanoseconds::max()) counts as blocked too: with main blocked on a
+// channel, the program is reported, the sleeper listed as [sleep].
+void deadlock_sleep_forever() {
+  goro::go([] { goro::sleep_for(std::chrono::nanoseconds::max()); });  // @mark(sleep_forever)
+  wait_until_blocked(2, "sleep");
+  goro::make_chan<int>().recv();  // @mark(sleep_forever_main)
 }
 
 // Several goroutines, each blocked differently; the dump lists them all.
@@ -324,6 +354,9 @@ const std::map<std::string, void (*)()> scenarios = {
     {"deadlock_semacquire", deadlock_semacquire},
     {"deadlock_mutex", deadlock_mutex},
     {"deadlock_many", deadlock_many},
+    {"deadlock_after_loop", deadlock_after_loop},
+    {"deadlock_after_never", deadlock_after_never},
+    {"deadlock_sleep_forever", deadlock_sleep_forever},
     {"deadlock_nested", deadlock_nested},
     {"panic_main", panic_main},
     {"panic_goroutine", panic_goroutine},

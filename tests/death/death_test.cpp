@@ -197,6 +197,26 @@ TEST(deadlock, Mutex) {
   expect_death("deadlock_mutex", lone_main_deadlock("sync.Mutex.Lock", "mutex"));
 }
 
+// Timers nobody refers to any more do not keep the detector quiet (#11): 10,000 after(1h)
+// timeouts of a select loop are gone with their channels.
+TEST(deadlock, AfterTimeoutsOfASelectLoopLeaveNoTimer) {
+  expect_death("deadlock_after_loop", lone_main_deadlock("chan receive", "after_loop"));
+}
+// A timer or a sleep that can never end is no reason to wait either.
+TEST(deadlock, TimerThatNeverFires) {
+  expect_death("deadlock_after_never", lone_main_deadlock("chan receive", "after_never"));
+}
+TEST(deadlock, SleepForEver) {
+  expect_death("deadlock_sleep_forever", std::string(deadlock_header) +
+                                             "goroutine 1 [chan receive]:\n"
+                                             "\tblocked at {F}:{sleep_forever_main}\n"
+                                             "\tcreated by goro::run at {F}:{run}\n"
+                                             "\n"
+                                             "goroutine 2 [sleep]:\n"
+                                             "\tblocked at {F}:{sleep_forever}\n"
+                                             "\tcreated by goroutine 1 at {F}:{sleep_forever}\n");
+}
+
 TEST(deadlock, SeveralGoroutinesAllListed) {
   expect_death("deadlock_many", std::string(deadlock_header) +
                                     "goroutine 1 [semacquire]:\n"
