@@ -6,8 +6,9 @@
 namespace goro {
 
 // Thrown by the runtime where Go panics: send on a closed channel, close of a closed or nil
-// channel, a negative wait_group counter. `what()` is Go's panic text. If it escapes a
-// goroutine, the program ends like a Go panic (docs/diagnostics.md shows the report).
+// channel, a negative wait_group counter, unlock of an unlocked mutex. `what()` is Go's panic text.
+// If it escapes a goroutine, the program ends like a Go panic (docs/diagnostics.md shows the
+// report).
 class panic_error : public std::logic_error {
  public:
   using std::logic_error::logic_error;

@@ -19,7 +19,8 @@ namespace goro {
 
 // Runtime settings. They take effect when the runtime starts (the first run() or go()); a later
 // run() with a different non-zero max_procs resizes the worker pool, and a different non-zero
-// stack_size applies to stacks made from then on.
+// stack_size applies to stacks made from then on (a worker first uses up the few stacks it has
+// cached, of the old size).
 struct options {
   unsigned max_procs = 0;      // worker threads; 0 = $GORO_MAXPROCS or hardware_concurrency()
   std::size_t stack_size = 0;  // bytes per goroutine stack; 0 = $GORO_STACK_SIZE or 256 KiB
@@ -101,7 +102,8 @@ void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
 
 // Runs main_fn as goroutine 1 and returns its int result (0 for void) once it returns. Like Go's
 // main, it does not wait for other goroutines. While it runs, the deadlock detector is armed.
-// Must be called from a plain thread, not from a goroutine; calls must not overlap.
+// Must be called from a plain thread, not from a goroutine, and calls must not overlap: either
+// mistake throws std::logic_error.
 template <class F>
 int run(F&& main_fn, options opts = {},
         std::source_location where = std::source_location::current()) {

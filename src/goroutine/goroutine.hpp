@@ -16,11 +16,13 @@
 namespace goro::detail {
 
 // Where a goroutine lives in each state, and who moves it out:
-//   dead      in a free list (its stack already returned); launch() makes it runnable
+//   dead      in a free list (its stack already returned), or held by go() between
+//             goroutine_alloc() and launch(), which makes it runnable
 //   runnable  in exactly one run queue (a worker's ring or runnext or inbox, or the global
-//             queue); a worker that takes it makes it running
-//   running   on one worker (worker::cur); it parks (waiting), yields or moves (runnable),
-//             or ends (dead), always through switch_out()
+//             queue) or in worker::handoff; a worker that takes it makes it running
+//   running   on one worker (worker::cur, or worker::prev until finish_previous() right after
+//             a direct switch); it parks (waiting), yields or moves (runnable), or ends (dead),
+//             always through switch_out()
 //   waiting   nowhere but in the waiter queue of what it blocks on (or a timer, for sleep);
 //             ready() makes it runnable
 enum class g_state : std::uint8_t { dead, runnable, running, waiting };

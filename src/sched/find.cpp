@@ -143,6 +143,7 @@ bool idle_sleep(worker* w, watch& wt, deadlock_detector& detector) {
   }
   if (watching) s.nwatching.fetch_sub(1, std::memory_order_seq_cst);
   if (woken) w->park_word.store(0, std::memory_order_relaxed);
+  w->coarse_now = now_ns();  // after a sleep: cheap next to it
   return w->spinning.load(std::memory_order_relaxed);
 }
 

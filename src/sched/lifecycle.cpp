@@ -68,7 +68,7 @@ void start_workers(unsigned n) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     // Created detached: std::thread(f).detach() can crash under churn with glibc 2.36
-    // (peers/RESULTS.md).
+    // (seen in the peer benchmarks' thread churn).
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_t th;
     int rc = pthread_create(&th, &attr, worker_main, s.workers[id]);

@@ -96,6 +96,7 @@ void sleep_g(std::int64_t until, const std::source_location& where) {
   g->reason.store(wait_reason::sleep, std::memory_order_relaxed);
   g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
   g->blocked_line.store(where.line(), std::memory_order_relaxed);
+  g->blocked_since.store(t->w->coarse_now, std::memory_order_relaxed);
   g->counted_blocked = false;
   t->w->sleep_timer = &tm;
   switch_out(post_action::sleep);

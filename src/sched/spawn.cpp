@@ -48,6 +48,7 @@ bool launch(goroutine* g, const closure_ops* ops, const std::source_location& wh
   g->created_file.store(where.file_name(), std::memory_order_relaxed);
   g->created_line.store(where.line(), std::memory_order_relaxed);
   g->blocked_file.store(nullptr, std::memory_order_relaxed);
+  g->blocked_since.store(0, std::memory_order_relaxed);
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
   g->counted_blocked = false;
   g->switched_out = false;

@@ -9,7 +9,9 @@
 //
 // Invariants:
 //  - worker::cur is the goroutine running on the worker and ts()->g the same, or both null
-//    on g0; the goroutine's state is `running` exactly then.
+//    on g0. A goroutine's state is `running` from prepare_run() until the finish_previous()
+//    after its switch_out(): for a moment after a direct switch, the previous goroutine is
+//    still `running` while cur is already the next one.
 //  - worker::action is none except between a switch_out() and the finish_previous() that
 //    follows it on the same worker, which always runs before anything else there.
 //  - errno and the exception globals are per goroutine: saved at every switch away, restored

@@ -70,7 +70,10 @@ struct worker {
   // Owner: goroutines that ended here in their first run, in a row (capped at kQuickExits); a
   // goroutine switching out for the first time here resets it. See launch().
   unsigned quick_exits = 0;
-  std::int64_t coarse_now = 0;  // owner: last clock reading, for "blocked since"
+  // Owner: the clock as last read on a timer check or a wake from idle (never read just for
+  // this), for "blocked since" in dumps; only ever late, by as long as the worker has been
+  // busy without either.
+  std::int64_t coarse_now = 0;
 
   // Owner: g0's context, and the request a goroutine leaves for whatever runs next.
   fiber_ref g0{};                // g0's saved stack pointer and sanitizer identity

@@ -49,7 +49,7 @@ std::int64_t timers_next() noexcept;
 // Fires every timer due at `now`, heap `own_heap_id` first (the caller's worker, or
 // kThreadHeapId). Returns how many fired.
 int timers_run(std::int64_t now, int own_heap_id);
-// Number of timers in the heap.
+// Number of timers in all heaps (sleeps included), as of their last change.
 std::size_t timers_pending() noexcept;
 
 }  // namespace goro::detail

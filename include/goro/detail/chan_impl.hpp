@@ -1,8 +1,9 @@
 // goro/detail/chan_impl.hpp: the channel algorithm (Go's chan.go). Not API.
 //
 // Invariants (all guarded by lock_ unless said otherwise):
-//  - At most one of recvq_ and sendq_ is non-empty. recvq_ non-empty implies the buffer is
-//    empty; sendq_ non-empty implies the buffer is full (or the channel is unbuffered).
+//  - recvq_ non-empty implies the buffer is empty; sendq_ non-empty implies the buffer is full
+//    (or the channel is unbuffered). At most one of them holds waiters of plain sends and
+//    receives; a select with a send and a receive case on this channel is queued on both.
 //  - closed_ only goes false -> true. Once closed, nothing is queued any more; the waiters
 //    still queued are close()'s to fail (it wakes them in batches, releasing the lock in
 //    between), so a receive ignores sendq_ on a closed channel.

@@ -1,10 +1,12 @@
 // goro/detail/core.hpp: what the public templates need from the runtime. Not API.
 //
-// Layer 3 ("waiting") in one sentence: every blocking primitive records the caller's parker in a
-// waiter, queues it under the primitive's own lock, and calls park(); whoever completes the
+// The waiting protocol in one sentence: every blocking primitive records the caller's parker in
+// a waiter, queues it under the primitive's own lock, and calls park(); whoever completes the
 // operation dequeues the waiter under that lock, fills it in, releases the lock and only then
-// calls unpark(). A parker is either a goroutine (parking switches to the worker's scheduler) or
-// a plain OS thread (parking waits on a futex), so one channel serves both.
+// calls unpark(). A parker is either a goroutine (parking switches away from it, and the lock
+// is released once its context is saved: src/sched/switch.cpp) or a plain OS thread (parking
+// waits on a futex), so one channel serves both. The scheduler implements park() and unpark()
+// (src/sched/park.cpp).
 #pragma once
 
 #include <atomic>

@@ -1,5 +1,6 @@
 // goro/detail/spinlock.hpp: the short lock that guards a channel, a wait_group or a mutex's
-// waiter queue. Held only for a handful of loads and stores, never across a park.
+// waiter queue. Held only for a handful of loads and stores; a goroutine that parks holds it
+// only until its context is saved, on the same worker (see src/sched/switch.cpp).
 #pragma once
 
 #include <atomic>
