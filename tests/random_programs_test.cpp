@@ -660,15 +660,7 @@ struct outcome {
   std::vector<std::string> close_problems;  // from the final close step
 };
 
-template <class F>
-std::string panic_text(F&& fn) {
-  try {
-    std::forward<F>(fn)();
-  } catch (const goro::panic_error& e) {
-    return e.what();
-  }
-  return "<no panic>";
-}
+using goro_test::panic_text;
 
 // The dedicated close step: every channel is closed and drained by now.
 void check_closed(const chan<value_t>& ch, unsigned c, std::vector<std::string>& problems) {

@@ -4,6 +4,7 @@
 //   goroutine and no goroutine stack behind.
 // - sanitizer detection and count scaling, so one test source serves release, ASan and TSan.
 // - configured_max_procs(): the worker count this ctest variant asked for.
+// - panic_text(): the text of the goro::panic_error a call throws.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -13,7 +14,9 @@
 #include <cstddef>
 #include <cstdlib>
 #include <goro/goro.hpp>
+#include <string>
 #include <thread>
+#include <utility>
 
 #if defined(__SANITIZE_ADDRESS__)
 #define GORO_TEST_ASAN 1
@@ -74,6 +77,18 @@ inline bool wait_until_quiescent(std::chrono::milliseconds limit = std::chrono::
       std::this_thread::sleep_for(std::chrono::microseconds(100));
     }
   }
+}
+
+// Runs `fn` and returns the what() of the goro::panic_error it throws, or "<no panic>".
+// Any other exception escapes (and fails the test as a panic).
+template <class F>
+std::string panic_text(F&& fn) {
+  try {
+    std::forward<F>(fn)();
+  } catch (const goro::panic_error& e) {
+    return e.what();
+  }
+  return "<no panic>";
 }
 
 // Calls wg.done() when the scope ends, however it ends: a goroutine that stops early on a

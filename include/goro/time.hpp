@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 
 #include "goro/chan.hpp"
 
@@ -23,6 +24,27 @@ using time_point = std::chrono::steady_clock::time_point;
 
 namespace detail {
 struct timer_state;
+
+// What ticker and timer share: the timer's channel (which owns the timer) and its state.
+class timer_owner {
+ public:
+  // The channel the values arrive on; valid while the owner lives. Not on a temporary, which
+  // stops at the end of the statement (after() serves one-expression uses).
+  const recv_chan<time_point>& c() const& noexcept { return c_; }
+  const recv_chan<time_point>& c() const&& = delete;
+
+ protected:
+  timer_owner(std::chrono::nanoseconds first, std::int64_t period_ns);  // period 0: once
+  timer_owner(timer_owner&& o) noexcept;
+  timer_owner& operator=(timer_owner&& o) noexcept;  // stops the timer it replaces
+  ~timer_owner();                                    // stops the timer
+  bool stop_timer() noexcept;                        // what timer::stop() returns
+  bool rearm(std::chrono::nanoseconds first, std::int64_t period_ns);
+
+ private:
+  recv_chan<time_point> c_;
+  timer_state* s_ = nullptr;  // owned through c_ (the channel keeps it alive)
+};
 }  // namespace detail
 
 // Go's time.After: a channel that receives the time once, after d. While a handle to it exists
@@ -33,45 +55,22 @@ recv_chan<time_point> after(std::chrono::nanoseconds d);
 // Go's time.Ticker: delivers the time every period; a slow receiver misses ticks (at most one
 // waits to be received). stop() ends the deliveries, reset() changes the period; neither lets
 // a tick from before it be received after it. The destructor stops it. Movable, not copyable;
-// a moved-from ticker may only be destroyed or assigned to.
-class ticker {
+// a moved-from ticker may only be destroyed or assigned to. c() is the channel (see above).
+class ticker : public detail::timer_owner {
  public:
   explicit ticker(std::chrono::nanoseconds period);  // period must be > 0 (else throws)
-  ticker(ticker&& o) noexcept;
-  ticker& operator=(ticker&& o) noexcept;
-  ~ticker();
-
-  // The channel ticks arrive on; valid while the ticker lives. Not on a temporary ticker,
-  // which would stop at the end of the statement (after() serves one-expression uses).
-  const recv_chan<time_point>& c() const& noexcept { return c_; }
-  const recv_chan<time_point>& c() const&& = delete;
-  void stop() noexcept;
+  void stop() noexcept { stop_timer(); }
   void reset(std::chrono::nanoseconds period);  // period must be > 0 (else throws)
-
- private:
-  recv_chan<time_point> c_;
-  detail::timer_state* s_ = nullptr;  // owned through c_ (the channel keeps it alive)
 };
 
 // Go's time.Timer: delivers the time once after d. stop() returns true if it stopped the
 // timer before its value was received (see above); reset(d) rearms it and returns what stop()
 // would have. The destructor stops it. Movable, not copyable, like ticker.
-class timer {
+class timer : public detail::timer_owner {
  public:
   explicit timer(std::chrono::nanoseconds d);
-  timer(timer&& o) noexcept;
-  timer& operator=(timer&& o) noexcept;
-  ~timer();
-
-  // The channel the value arrives on; valid while the timer lives (not on a temporary).
-  const recv_chan<time_point>& c() const& noexcept { return c_; }
-  const recv_chan<time_point>& c() const&& = delete;
-  bool stop() noexcept;
+  bool stop() noexcept { return stop_timer(); }
   bool reset(std::chrono::nanoseconds d);
-
- private:
-  recv_chan<time_point> c_;
-  detail::timer_state* s_ = nullptr;
 };
 
 namespace debug {

@@ -163,64 +163,48 @@ std::int64_t checked_period(std::chrono::nanoseconds period) {
 }
 }  // namespace
 
-ticker::ticker(std::chrono::nanoseconds period) {
-  detail::timer_chan* ch = detail::make_timer(period, checked_period(period));
-  s_ = ch->state();
-  c_ = detail::adopt_chan<time_point>(ch);
-}
-ticker::ticker(ticker&& o) noexcept : c_(std::move(o.c_)), s_(std::exchange(o.s_, nullptr)) {}
-ticker& ticker::operator=(ticker&& o) noexcept {
-  if (this != &o) {
-    stop();
-    c_ = std::move(o.c_);
-    s_ = std::exchange(o.s_, nullptr);
-  }
-  return *this;
-}
-ticker::~ticker() { stop(); }
-void ticker::stop() noexcept {
-  if (!s_) return;
-  s_->lock.lock();
-  s_->stop_locked();
-  s_->lock.unlock();
-}
-void ticker::reset(std::chrono::nanoseconds period) {
-  const std::int64_t p = checked_period(period);
-  s_->lock.lock();
-  s_->stop_locked();
-  s_->arm_locked(p, p);
-  s_->lock.unlock();
-}
+namespace detail {
 
-timer::timer(std::chrono::nanoseconds d) {
-  detail::timer_chan* ch = detail::make_timer(d, 0);
+timer_owner::timer_owner(std::chrono::nanoseconds first, std::int64_t period) {
+  timer_chan* ch = make_timer(first, period);
   s_ = ch->state();
-  c_ = detail::adopt_chan<time_point>(ch);
+  c_ = adopt_chan<time_point>(ch);
 }
-timer::timer(timer&& o) noexcept : c_(std::move(o.c_)), s_(std::exchange(o.s_, nullptr)) {}
-timer& timer::operator=(timer&& o) noexcept {
+timer_owner::timer_owner(timer_owner&& o) noexcept
+    : c_(std::move(o.c_)), s_(std::exchange(o.s_, nullptr)) {}
+timer_owner& timer_owner::operator=(timer_owner&& o) noexcept {
   if (this != &o) {
-    stop();
+    stop_timer();
     c_ = std::move(o.c_);
     s_ = std::exchange(o.s_, nullptr);
   }
   return *this;
 }
-timer::~timer() { stop(); }
-bool timer::stop() noexcept {
+timer_owner::~timer_owner() { stop_timer(); }
+
+bool timer_owner::stop_timer() noexcept {
   if (!s_) return false;
   s_->lock.lock();
   const bool r = s_->stop_locked();
   s_->lock.unlock();
   return r;
 }
-bool timer::reset(std::chrono::nanoseconds d) {
+
+bool timer_owner::rearm(std::chrono::nanoseconds first, std::int64_t period) {
   s_->lock.lock();
   const bool r = s_->stop_locked();
-  s_->arm_locked(d.count(), 0);
+  s_->arm_locked(first.count(), period);
   s_->lock.unlock();
   return r;
 }
+
+}  // namespace detail
+
+ticker::ticker(std::chrono::nanoseconds period) : timer_owner(period, checked_period(period)) {}
+void ticker::reset(std::chrono::nanoseconds period) { rearm(period, checked_period(period)); }
+
+timer::timer(std::chrono::nanoseconds d) : timer_owner(d, 0) {}
+bool timer::reset(std::chrono::nanoseconds d) { return rearm(d, 0); }
 
 namespace debug {
 std::size_t pending_timers() noexcept { return detail::timers_pending(); }

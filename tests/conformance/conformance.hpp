@@ -41,17 +41,7 @@ void run_checked(F&& body) {
   expect_no_leaks();
 }
 
-// Runs `fn` and returns the what() of the goro::panic_error it throws, or "<no panic>".
-// Any other exception escapes (and fails the test as a panic).
-template <class F>
-std::string panic_text(F&& fn) {
-  try {
-    std::forward<F>(fn)();
-  } catch (const goro::panic_error& e) {
-    return e.what();
-  }
-  return "<no panic>";
-}
+using goro_test::panic_text;
 
 // The first line of Go's deadlock report, as a POSIX extended regex anchored at the start of
 // the child's stderr. Without REG_NEWLINE, '.' also matches '\n', so `deadlock_then(reason)`
