@@ -7,6 +7,7 @@ goro_deps=(
   libgtest-dev libgmock-dev      # tests (GoogleTest 1.12, find_package(GTest))
   libbenchmark-dev               # bench/ (Google Benchmark 1.7)
   clang-format-14                # formatting check in .ci/run
+  clang-14                       # the clang preset, and the mixed-compiler consumer test
 )
 
 goro_install_deps() {

@@ -89,9 +89,10 @@ TEST_F(migration_test, StackAddressesStayValidWhileParked) {
 // errno is read through current_errno() rather than written out: glibc declares
 // __errno_location() __attribute__((const)), so the compiler may compute &errno once per
 // function and keep using the first thread's errno after the goroutine moved to another
-// worker. No runtime can repair such a cached address; DISABLED_ErrnoReadDirectly below shows
-// it (see docs/diagnostics.md, "errno and thread-locals").
-__attribute__((noinline, noipa)) int current_errno() { return errno; }
+// worker (with GCC -O2, `errno = 1234; sleep; assert(errno == 1234)` fails whenever the
+// goroutine migrates). No runtime can repair such a cached address (see docs/diagnostics.md,
+// "errno and thread-locals").
+GORO_TEST_OPAQUE int current_errno() { return errno; }
 
 TEST_F(migration_test, ErrnoIsPerGoroutine) {
   goro::run([] {
@@ -121,20 +122,6 @@ TEST_F(migration_test, ErrnoSurvivesSleep) {
     for (int i = 0; i < 20; ++i) {
       goro::sleep_for(std::chrono::microseconds(50));
       ASSERT_EQ(current_errno(), 1234) << "after sleep " << i;
-    }
-  });
-}
-
-// What a user writes naturally. With GCC -O2 the errno address is computed before the loop and
-// reused after a park that moved the goroutine, so this fails whenever a goroutine migrates
-// (GORO_DEBUG_MIGRATE=1), whatever the runtime does. Disabled: a compiler/libc limitation, kept
-// to show it (run with --gtest_also_run_disabled_tests).
-TEST_F(migration_test, DISABLED_ErrnoReadDirectly) {
-  goro::run([] {
-    errno = 1234;
-    for (int i = 0; i < 20; ++i) {
-      goro::sleep_for(std::chrono::microseconds(50));
-      ASSERT_EQ(errno, 1234) << "after sleep " << i;
     }
   });
 }
@@ -275,7 +262,7 @@ struct thread_state {
 };
 thread_local thread_state tls_state;
 
-__attribute__((noinline, noipa)) thread_state& current_thread_state() { return tls_state; }
+GORO_TEST_OPAQUE thread_state& current_thread_state() { return tls_state; }
 
 TEST_F(migration_test, ThreadLocalsAreNotCorrupted) {
   goro::run([] {

@@ -34,6 +34,14 @@
 #endif
 #endif
 
+// A function the optimizer must treat as unknown at every call (no inlining, no
+// interprocedural deductions): for reading a thread-local afresh after a switch.
+#if defined(__clang__)
+#define GORO_TEST_OPAQUE __attribute__((noinline, optnone))
+#else
+#define GORO_TEST_OPAQUE __attribute__((noinline, noipa))
+#endif
+
 namespace goro_test {
 
 #if defined(GORO_TEST_ASAN)

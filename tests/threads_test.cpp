@@ -75,11 +75,11 @@ TEST_P(threads_by_capacity, GoroutinesSendThreadsReceive) {
 
 TEST_P(threads_by_capacity, ThreadGoroutinePingPong) {
   const int capacity = GetParam();
-  const int rounds = messages / 4;
+  constexpr int rounds = messages / 4;
   goro::run([&] {
     auto ping = goro::make_chan<int>(capacity);
     auto pong = goro::make_chan<int>(capacity);
-    std::thread th([ping, pong, rounds] {
+    std::thread th([ping, pong] {
       for (int i = 0; i < rounds; ++i) {
         ping.send(i);
         EXPECT_EQ(*pong.recv(), i * 2);

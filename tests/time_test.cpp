@@ -356,13 +356,13 @@ TEST_F(timer_test, StopThenDrainIdiomNeverBlocks) {
 // first, stopping or resetting the other either succeeds or leaves its value to receive.
 void stop_reset_race(bool use_stop) {
   const int goroutines = static_cast<int>(scaled(1000, 200, 50));
-  const int rounds = static_cast<int>(scaled(100, 20, 10));
+  constexpr int rounds = static_cast<int>(scaled(100, 20, 10));
   goro::run([&] {
     auto start = goro::make_chan<goro::signal>();
     goro::wait_group wg;
     wg.add(goroutines);
     for (int g = 0; g < goroutines; ++g) {
-      goro::go([&wg, start, rounds, use_stop] {
+      goro::go([&wg, start, use_stop] {
         start.recv();
         auto stop_or_reset = [use_stop](goro::timer& t) {
           return use_stop ? t.stop() : t.reset(1h);

@@ -9,12 +9,12 @@
 #include <iterator>
 #include <new>
 #include <optional>
-#include <source_location>
 #include <type_traits>
 #include <utility>
 
 #include "goro/detail/chan_impl.hpp"
 #include "goro/errors.hpp"
+#include "goro/source_location.hpp"
 
 namespace goro {
 
@@ -88,11 +88,11 @@ class chan_handle {
 
   // Blocks until a receiver took v (unbuffered) or it is buffered. Blocks forever on a nil
   // channel. Throws panic_error("send on closed channel").
-  void do_send(T&& v, const std::source_location& where) const {
+  void do_send(T&& v, const goro::source_location& where) const {
     if (!c_) detail::park_forever(detail::wait_reason::chan_send_nil, where);
     c_->send(v, where);
   }
-  std::optional<T> do_recv(const std::source_location& where) const {
+  std::optional<T> do_recv(const goro::source_location& where) const {
     if (!c_) detail::park_forever(detail::wait_reason::chan_recv_nil, where);
     storage<T> s;
     if (!c_->recv(s.bytes, where)) return std::nullopt;
@@ -132,7 +132,7 @@ class chan_iterator {
   using value_type = T;
   using difference_type = std::ptrdiff_t;
   chan_iterator() = default;
-  explicit chan_iterator(const chan_handle<T>* h, std::source_location where)
+  explicit chan_iterator(const chan_handle<T>* h, goro::source_location where)
       : h_(h), where_(where) {
     next();
   }
@@ -149,7 +149,7 @@ class chan_iterator {
  private:
   void next();
   const chan_handle<T>* h_ = nullptr;
-  std::source_location where_;
+  goro::source_location where_;
   std::optional<T> v_;
 };
 
@@ -167,11 +167,11 @@ class chan : public detail::chan_handle<T> {
 
   // Blocks until a receiver takes v (unbuffered) or v is in the buffer; forever on nil.
   // Throws panic_error("send on closed channel").
-  void send(T v, std::source_location where = std::source_location::current()) const {
+  void send(T v, goro::source_location where = goro::source_location::current()) const {
     this->do_send(std::move(v), where);
   }
   // Blocks until a value arrives; std::nullopt once the channel is closed and drained.
-  std::optional<T> recv(std::source_location where = std::source_location::current()) const {
+  std::optional<T> recv(goro::source_location where = goro::source_location::current()) const {
     return this->do_recv(where);
   }
   // ok, or not_ready with v left untouched. Throws like send on a closed channel.
@@ -187,7 +187,7 @@ class chan : public detail::chan_handle<T> {
   void close() const { this->do_close(); }
 
   detail::chan_iterator<T> begin(
-      std::source_location where = std::source_location::current()) const {
+      goro::source_location where = goro::source_location::current()) const {
     return detail::chan_iterator<T>(this, where);
   }
   std::default_sentinel_t end() const noexcept { return {}; }
@@ -209,7 +209,7 @@ class send_chan : public detail::chan_handle<T> {
   send_chan(const chan<T>& c) noexcept : detail::chan_handle<T>(c) {}  // NOLINT: implicit by design
   send_chan(chan<T>&& c) noexcept : detail::chan_handle<T>(std::move(c)) {}  // NOLINT
 
-  void send(T v, std::source_location where = std::source_location::current()) const {
+  void send(T v, goro::source_location where = goro::source_location::current()) const {
     this->do_send(std::move(v), where);
   }
   status try_send(T&& v) const { return this->do_try_send(v); }
@@ -229,12 +229,12 @@ class recv_chan : public detail::chan_handle<T> {
   recv_chan(const chan<T>& c) noexcept : detail::chan_handle<T>(c) {}  // NOLINT: implicit by design
   recv_chan(chan<T>&& c) noexcept : detail::chan_handle<T>(std::move(c)) {}  // NOLINT
 
-  std::optional<T> recv(std::source_location where = std::source_location::current()) const {
+  std::optional<T> recv(goro::source_location where = goro::source_location::current()) const {
     return this->do_recv(where);
   }
   status try_recv(T& out) const { return this->do_try_recv(out); }
   detail::chan_iterator<T> begin(
-      std::source_location where = std::source_location::current()) const {
+      goro::source_location where = goro::source_location::current()) const {
     return detail::chan_iterator<T>(this, where);
   }
   std::default_sentinel_t end() const noexcept { return {}; }

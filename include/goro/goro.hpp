@@ -7,5 +7,6 @@
 #include "goro/errors.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"
+#include "goro/source_location.hpp"
 #include "goro/sync.hpp"
 #include "goro/time.hpp"

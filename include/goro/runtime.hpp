@@ -8,12 +8,12 @@
 #include <functional>
 #include <memory>
 #include <new>
-#include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "goro/detail/core.hpp"
+#include "goro/source_location.hpp"
 
 namespace goro {
 
@@ -37,7 +37,7 @@ struct invoke_fwd_t {
 };
 
 template <class F, class... Args>
-void spawn(const std::source_location& where, F&& f, Args&&... args) {
+void spawn(const goro::source_location& where, F&& f, Args&&... args) {
   using tuple_t = std::tuple<std::decay_t<F>, std::decay_t<Args>...>;
   static constexpr closure_ops ops{
       [](void* p) { std::apply(invoke_fwd_t{}, *static_cast<tuple_t*>(p)); },
@@ -63,38 +63,38 @@ void spawn(const std::source_location& where, F&& f, Args&&... args) {
 // as a defaulted parameter. Not a variadic class template: `goro::go(f);` would declare a
 // variable named f.
 template <class F>
-void go(F&& f, std::source_location where = std::source_location::current()) {
+void go(F&& f, goro::source_location where = goro::source_location::current()) {
   detail::spawn(where, std::forward<F>(f));
 }
 template <class F, class A1>
-void go(F&& f, A1&& a1, std::source_location where = std::source_location::current()) {
+void go(F&& f, A1&& a1, goro::source_location where = goro::source_location::current()) {
   detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1));
 }
 template <class F, class A1, class A2>
-void go(F&& f, A1&& a1, A2&& a2, std::source_location where = std::source_location::current()) {
+void go(F&& f, A1&& a1, A2&& a2, goro::source_location where = goro::source_location::current()) {
   detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2));
 }
 template <class F, class A1, class A2, class A3>
 void go(F&& f, A1&& a1, A2&& a2, A3&& a3,
-        std::source_location where = std::source_location::current()) {
+        goro::source_location where = goro::source_location::current()) {
   detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
                 std::forward<A3>(a3));
 }
 template <class F, class A1, class A2, class A3, class A4>
 void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4,
-        std::source_location where = std::source_location::current()) {
+        goro::source_location where = goro::source_location::current()) {
   detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
                 std::forward<A3>(a3), std::forward<A4>(a4));
 }
 template <class F, class A1, class A2, class A3, class A4, class A5>
 void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5,
-        std::source_location where = std::source_location::current()) {
+        goro::source_location where = goro::source_location::current()) {
   detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
                 std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5));
 }
 template <class F, class A1, class A2, class A3, class A4, class A5, class A6>
 void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
-        std::source_location where = std::source_location::current()) {
+        goro::source_location where = goro::source_location::current()) {
   detail::spawn(where, std::forward<F>(f), std::forward<A1>(a1), std::forward<A2>(a2),
                 std::forward<A3>(a3), std::forward<A4>(a4), std::forward<A5>(a5),
                 std::forward<A6>(a6));
@@ -106,7 +106,7 @@ void go(F&& f, A1&& a1, A2&& a2, A3&& a3, A4&& a4, A5&& a5, A6&& a6,
 // mistake throws std::logic_error.
 template <class F>
 int run(F&& main_fn, options opts = {},
-        std::source_location where = std::source_location::current()) {
+        goro::source_location where = goro::source_location::current()) {
   struct ctx {
     F& f;
     int result = 0;
@@ -136,9 +136,9 @@ std::size_t num_goroutine() noexcept;
 
 // Parks the calling goroutine (its worker runs others meanwhile) or sleeps the calling thread.
 void sleep_for(std::chrono::nanoseconds d,
-               std::source_location where = std::source_location::current());
+               goro::source_location where = goro::source_location::current());
 void sleep_until(std::chrono::steady_clock::time_point t,
-                 std::source_location where = std::source_location::current());
+                 goro::source_location where = goro::source_location::current());
 
 // Prints every goroutine as a deadlock report does (id, state, wait reason, blocking site,
 // creation site) without stopping anything.

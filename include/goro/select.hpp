@@ -16,12 +16,12 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <source_location>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
 #include "goro/chan.hpp"
+#include "goro/source_location.hpp"
 
 namespace goro {
 
@@ -41,14 +41,14 @@ struct select_case {
 // `polled`: null, or the random order (indices into cases) in which the caller already polled
 // every case once (select()'s inline pass 0): pass 0 is then skipped and that order reused.
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
-                        waiter* waiters, const std::source_location& where,
+                        waiter* waiters, const goro::source_location& where,
                         const std::uint8_t* polled);
 
 template <class T, class F>
 struct recv_case {
   chan_impl<T>* c;
   F f;
-  std::source_location where;
+  goro::source_location where;
   storage<T> slot;
   using value_type = T;
   static constexpr int kind = 0;
@@ -61,7 +61,7 @@ struct send_case {
   chan_impl<T>* c;
   std::conditional_t<Owns, T, T*> value;
   F f;
-  std::source_location where;
+  goro::source_location where;
   using value_type = T;
   static constexpr int kind = 1;
   T* ptr() noexcept {
@@ -73,7 +73,7 @@ struct send_case {
 };
 
 template <class T, class U, class F>
-auto make_send_case(chan_impl<T>* c, U&& value, F f, const std::source_location& where) {
+auto make_send_case(chan_impl<T>* c, U&& value, F f, const goro::source_location& where) {
   if constexpr (std::is_same_v<std::remove_reference_t<U>, T>)
     return send_case<T, F, false>{c, &value, std::move(f), where};
   else
@@ -212,12 +212,13 @@ constexpr auto case_positions() {
 
 // A receive case: f(std::optional<T>) (nullopt when the channel is closed) or f().
 template <class T, class F>
-auto on_recv(const chan<T>& ch, F f, std::source_location where = std::source_location::current()) {
+auto on_recv(const chan<T>& ch, F f,
+             goro::source_location where = goro::source_location::current()) {
   return detail::recv_case<T, F>{ch.impl(), std::move(f), where, {}};
 }
 template <class T, class F>
 auto on_recv(const recv_chan<T>& ch, F f,
-             std::source_location where = std::source_location::current()) {
+             goro::source_location where = goro::source_location::current()) {
   return detail::recv_case<T, F>{ch.impl(), std::move(f), where, {}};
 }
 
@@ -227,12 +228,12 @@ auto on_recv(const recv_chan<T>& ch, F f,
 // makes it: `auto c = on_send(ch, 42);` would refer to a temporary that is gone.
 template <class T, class U, class F = detail::no_handler>
 auto on_send(const chan<T>& ch, U&& value, F f = {},
-             std::source_location where = std::source_location::current()) {
+             goro::source_location where = goro::source_location::current()) {
   return detail::make_send_case(ch.impl(), std::forward<U>(value), std::move(f), where);
 }
 template <class T, class U, class F = detail::no_handler>
 auto on_send(const send_chan<T>& ch, U&& value, F f = {},
-             std::source_location where = std::source_location::current()) {
+             goro::source_location where = goro::source_location::current()) {
   return detail::make_send_case(ch.impl(), std::forward<U>(value), std::move(f), where);
 }
 
@@ -243,7 +244,7 @@ auto on_default(F f) {
 }
 
 // Go's `select {}`: blocks forever.
-[[noreturn]] inline void select(std::source_location where = std::source_location::current()) {
+[[noreturn]] inline void select(goro::source_location where = goro::source_location::current()) {
   detail::park_forever(detail::wait_reason::select_no_cases, where);
 }
 
@@ -258,7 +259,7 @@ template <class... Cases>
   constexpr bool has_default = n < sizeof...(Cases);
   select_case descs[n];
   std::size_t default_pos = 0;
-  std::source_location where = std::source_location::current();
+  goro::source_location where = goro::source_location::current();
   {
     std::size_t i = 0, arg = 0;
     auto add = [&](auto& c) {

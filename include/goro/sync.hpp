@@ -7,10 +7,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <source_location>
 
 #include "goro/detail/core.hpp"
 #include "goro/detail/spinlock.hpp"
+#include "goro/source_location.hpp"
 
 namespace goro {
 
@@ -39,8 +39,8 @@ namespace goro {
 class wait_group {
  public:
   // Not explicit: `goro::wait_group wg = {};` and `std::array<goro::wait_group, 4> a{};` work.
-  constexpr wait_group(std::source_location created = std::source_location::current()) noexcept
-      : created_(created) {}
+  constexpr wait_group(goro::source_location created = goro::source_location::current()) noexcept
+      : created_line_(created.line()), created_file_(created.file_name()) {}
   wait_group(const wait_group&) = delete;
   wait_group& operator=(const wait_group&) = delete;
   // One load when the counter is zero. relaxed: whoever destroys a wait_group legitimately is
@@ -58,15 +58,18 @@ class wait_group {
   void add(int delta);
   void done() { add(-1); }
   // Blocks until the counter is zero (returns at once if it is).
-  void wait(std::source_location where = std::source_location::current());
+  void wait(goro::source_location where = goro::source_location::current());
 
  private:
   [[noreturn]] void destroyed_in_use(std::int64_t count) const noexcept;
 
   detail::spinlock lock_;
+  // The creation site, for the destroyed-in-use panic only (file and line, the rest of a
+  // source_location unused: the line sits in lock_'s padding).
+  std::uint_least32_t created_line_;
   std::atomic<std::int64_t> count_{0};
-  detail::wait_queue waiters_;    // guarded by lock_
-  std::source_location created_;  // for the destroyed-in-use panic only
+  detail::wait_queue waiters_;  // guarded by lock_
+  const char* created_file_;
 };
 
 // Go's sync.Mutex: lock(), unlock(), try_lock(); satisfies Lockable, so std::lock_guard,
@@ -86,8 +89,8 @@ class mutex {
  public:
   // Not explicit, for the same reason as wait_group's. constexpr: a global mutex is
   // constant-initialized.
-  constexpr mutex(std::source_location created = std::source_location::current()) noexcept
-      : created_(created) {}
+  constexpr mutex(goro::source_location created = goro::source_location::current()) noexcept
+      : created_line_(created.line()), created_file_(created.file_name()) {}
   mutex(const mutex&) = delete;
   mutex& operator=(const mutex&) = delete;
   // One load when unlocked. relaxed: a legitimate destroyer is ordered after the last
@@ -98,7 +101,7 @@ class mutex {
       destroyed_locked(s);
   }
 
-  void lock(std::source_location where = std::source_location::current()) {
+  void lock(goro::source_location where = goro::source_location::current()) {
     std::uint32_t expected = 0;
     // acquire: pairs with the release in unlock().
     if (state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire)) return;
@@ -119,14 +122,15 @@ class mutex {
  private:
   static constexpr std::uint32_t kLocked = 1;
   static constexpr std::uint32_t kWaiters = 2;  // set while waiters_ is non-empty
-  void lock_slow(const std::source_location& where);
+  void lock_slow(const goro::source_location& where);
   void unlock_slow();
   [[noreturn]] void destroyed_locked(std::uint32_t state) const noexcept;
 
   std::atomic<std::uint32_t> state_{0};
-  detail::spinlock lock_;  // guards waiters_ and the kWaiters bit's meaning
-  detail::wait_queue waiters_;
-  std::source_location created_;  // for the destroyed-while-locked panic only
+  std::uint_least32_t created_line_;  // the creation site, for the destroyed-while-locked
+  detail::spinlock lock_;             // panic only (with created_file_); lock_ guards waiters_
+  detail::wait_queue waiters_;        // and the kWaiters bit's meaning
+  const char* created_file_;
 };
 
 }  // namespace goro

@@ -66,7 +66,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
 [[gnu::noinline]] std::size_t select_block(select_case* cases, std::size_t n, bool has_default,
                                            const std::uint16_t* poll, std::size_t npoll,
                                            std::uint16_t* lockorder, waiter* waiters,
-                                           const std::source_location& where) {
+                                           const goro::source_location& where) {
   parker* self = current_parker();
   if (npoll == 0) {  // only nil channels: blocks forever
     park_forever(wait_reason::select, where);
@@ -130,7 +130,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
 }  // namespace
 
 std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std::uint16_t* scratch,
-                        waiter* waiters, const std::source_location& where,
+                        waiter* waiters, const goro::source_location& where,
                         const std::uint8_t* polled) {
   std::uint16_t* poll = scratch;
   std::size_t npoll = 0;

@@ -33,7 +33,7 @@ namespace {
 
 // Sleeps until `until` (steady ns, saturated: kNever, as for Go's time.Sleep(math.MaxInt64),
 // sleeps for ever; see sleep_g()).
-void sleep_until_ns(std::int64_t until, const std::source_location& where) {
+void sleep_until_ns(std::int64_t until, const goro::source_location& where) {
   if (!detail::current_g()) {
     if (until == detail::kNever) {
       for (;;) std::this_thread::sleep_for(std::chrono::hours(24 * 365));
@@ -51,12 +51,12 @@ void sleep_until_ns(std::int64_t until, const std::source_location& where) {
 
 }  // namespace
 
-void sleep_until(std::chrono::steady_clock::time_point t, std::source_location where) {
+void sleep_until(std::chrono::steady_clock::time_point t, goro::source_location where) {
   sleep_until_ns(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count(),
                  where);
 }
 
-void sleep_for(std::chrono::nanoseconds d, std::source_location where) {
+void sleep_for(std::chrono::nanoseconds d, goro::source_location where) {
   sleep_until_ns(detail::deadline_after(detail::now_ns(), d.count()), where);
 }
 

@@ -11,6 +11,7 @@
 // thing checked, under idle_lock (a worker leaves the idle list only under it).
 #include <dirent.h>
 
+#include "base/check.hpp"
 #include "diag/diag.hpp"
 #include "sched/worker.hpp"
 
@@ -44,6 +45,7 @@ int count_process_threads() noexcept {
 
 bool deadlock_detector::suspected_locked(signature* sig) noexcept {
   sched_state& s = S();
+  GORO_DCHECK(s.idle_lock.held());
   // acquire: pairs with the releases in run_main(); a stale "active" only delays the report by a
   // round.
   if (!s.run_active.load(std::memory_order_acquire)) return false;

@@ -64,7 +64,7 @@ void ready(goroutine* g, bool next) noexcept {
   wakep();
 }
 
-void park_g(void (*unlock)(void*), void* arg, wait_reason why, const std::source_location& where) {
+void park_g(void (*unlock)(void*), void* arg, wait_reason why, const goro::source_location& where) {
   thread_state* t = ts();
   goroutine* g = t->g;
   worker* w = t->w;
@@ -80,7 +80,7 @@ void park_g(void (*unlock)(void*), void* arg, wait_reason why, const std::source
   switch_out(post_action::park);
 }
 
-void sleep_g(std::int64_t until, const std::source_location& where) {
+void sleep_g(std::int64_t until, const goro::source_location& where) {
   // A sleep too long to represent never ends: no timer, and it counts as blocked, so a
   // program left with nothing else to do gets the deadlock report (Go would hang).
   if (until == kNever) park_forever(wait_reason::sleep, where);
@@ -103,7 +103,7 @@ void sleep_g(std::int64_t until, const std::source_location& where) {
 }
 
 void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
-          const std::source_location& where) {
+          const goro::source_location& where) {
   if (self->g) {
     park_g(unlock, arg, why, where);
     return;
@@ -129,7 +129,7 @@ void unpark(parker* p) noexcept {
   futex_wake_one(&p->word);
 }
 
-void park_forever(wait_reason why, const std::source_location& where) {
+void park_forever(wait_reason why, const goro::source_location& where) {
   parker* self = current_parker();
   for (;;) park(self, nullptr, nullptr, why, where);  // nothing unparks it
 }

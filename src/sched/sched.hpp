@@ -11,7 +11,7 @@
 #pragma once
 
 #include <cstdint>
-#include <source_location>
+#include <goro/source_location.hpp>
 
 #include "goro/detail/core.hpp"
 #include "goroutine/goroutine.hpp"
@@ -25,9 +25,9 @@ int current_worker_id() noexcept;  // -1 off the workers
 void ready(goroutine* g, bool next) noexcept;
 
 // The caller (a goroutine) parks; on its worker, after its context is saved, unlock(arg) runs.
-void park_g(void (*unlock)(void*), void* arg, wait_reason why, const std::source_location& where);
+void park_g(void (*unlock)(void*), void* arg, wait_reason why, const goro::source_location& where);
 // The caller (a goroutine) parks until `until` (steady ns; kNever: for ever).
-void sleep_g(std::int64_t until, const std::source_location& where);
+void sleep_g(std::int64_t until, const goro::source_location& where);
 
 // Adds t to the caller's worker's timer heap (or the plain threads' one) and, if that makes it
 // the earliest timer of a heap nobody running checks, wakes an idle worker to sleep until it.

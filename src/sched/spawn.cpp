@@ -37,7 +37,7 @@ namespace {
 
 // Returns true when the caller's run queue (or, when g went to the global queue, that one)
 // overflowed.
-bool launch(goroutine* g, const closure_ops* ops, const std::source_location& where,
+bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& where,
             std::uint64_t id) {
   sched_state& s = S();
   thread_state* t = ts();
@@ -105,7 +105,7 @@ bool no_goroutine_runnable() noexcept {
 
 }  // namespace
 
-void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_location& where) {
+void goroutine_launch(goroutine* g, const closure_ops* ops, const goro::source_location& where) {
   ensure_started(nullptr);
   // A goroutine that has filled its worker's run queue yields, as Go's preemption would make it
   // do eventually: the goroutines it made run while their records and stacks are still hot,
@@ -115,7 +115,7 @@ void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_lo
 }
 
 void run_main(void (*fn)(void*), void* arg, const options& opts,
-              const std::source_location& where) {
+              const goro::source_location& where) {
   sched_state& s = S();
   if (current_g()) throw std::logic_error("goro::run: called from a goroutine");
   ensure_started(&opts);

@@ -10,6 +10,7 @@
 //  - A goroutine queued where no worker looks is never left there: push_global() and the idle
 //    path of find_runnable() order their accesses to npidle (seq_cst RMWs) so that either the
 //    pusher sees the idle worker or the worker sees the push.
+#include "base/check.hpp"
 #include "base/futex.hpp"
 #include "sched/worker.hpp"
 
@@ -22,6 +23,7 @@ void wake_worker(worker* w) noexcept {
 
 bool idle_remove_locked(worker* w) noexcept {
   sched_state& s = S();
+  GORO_DCHECK(s.idle_lock.held());
   for (worker** p = &s.idle_head; *p; p = &(*p)->idle_next) {
     if (*p == w) {
       *p = w->idle_next;
@@ -35,6 +37,7 @@ bool idle_remove_locked(worker* w) noexcept {
 
 worker* pop_idle_locked() noexcept {
   sched_state& s = S();
+  GORO_DCHECK(s.idle_lock.held());
   worker* w = s.idle_head;
   if (w) {
     s.idle_head = w->idle_next;

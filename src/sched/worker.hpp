@@ -19,8 +19,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <goro/source_location.hpp>
 #include <mutex>
-#include <source_location>
 
 #include "base/limits.hpp"
 #include "fiber/fiber.hpp"

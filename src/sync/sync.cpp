@@ -26,12 +26,11 @@ using detail::waiter;
 namespace {
 
 // "<what> (created at file:line)", or just <what> without a creation site, then the panic.
-[[noreturn]] void destroyed_panic(const char* what, const std::source_location& created) noexcept {
+[[noreturn]] void destroyed_panic(const char* what, const char* file,
+                                  std::uint_least32_t line) noexcept {
   char text[1024];
-  const char* file = created.file_name();
   if (file && *file)
-    std::snprintf(text, sizeof text, "%s (created at %s:%" PRIuLEAST32 ")", what, file,
-                  created.line());
+    std::snprintf(text, sizeof text, "%s (created at %s:%" PRIuLEAST32 ")", what, file, line);
   else
     std::snprintf(text, sizeof text, "%s", what);
   detail::fatal_panic(text);
@@ -47,13 +46,13 @@ void wait_group::destroyed_in_use(std::int64_t count) const noexcept {
   char what[96];
   std::snprintf(what, sizeof what, "goro::wait_group destroyed with counter %" PRId64 "%s", count,
                 waited_on ? " and waiters" : "");
-  destroyed_panic(what, created_);
+  destroyed_panic(what, created_file_, created_line_);
 }
 
 void mutex::destroyed_locked(std::uint32_t state) const noexcept {
   destroyed_panic((state & kWaiters) ? "goro::mutex destroyed while locked and waited on"
                                      : "goro::mutex destroyed while locked",
-                  created_);
+                  created_file_, created_line_);
 }
 
 void wait_group::add(int delta) {
@@ -84,7 +83,7 @@ void wait_group::add(int delta) {
   }
 }
 
-void wait_group::wait(std::source_location where) {
+void wait_group::wait(goro::source_location where) {
   lock_.lock();
   if (count_.load(std::memory_order_relaxed) == 0) {
     lock_.unlock();
@@ -96,7 +95,7 @@ void wait_group::wait(std::source_location where) {
   detail::park(me.who, detail::unlock_spinlock, &lock_, detail::wait_reason::semacquire, where);
 }
 
-void mutex::lock_slow(const std::source_location& where) {
+void mutex::lock_slow(const goro::source_location& where) {
   lock_.lock();
   for (;;) {
     std::uint32_t s = state_.load(std::memory_order_relaxed);

@@ -20,6 +20,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "base/check.hpp"
 #include "sched/sched.hpp"
 #include "timer/timers.hpp"
 
@@ -46,6 +47,7 @@ struct timer_state : rtimer {
 
   // lock held. Arms for a first value d ns from now, then every period ns (0: once).
   void arm_locked(std::int64_t d, std::int64_t period_ns) {
+    GORO_DCHECK(lock.held() && !armed);
     armed = true;
     period = period_ns;
     when = deadline_after(now_ns(), d);
@@ -107,6 +109,7 @@ void timer_state::on_fire(rtimer* r, std::int64_t now) {
 }
 
 bool timer_state::stop_locked() noexcept {
+  GORO_DCHECK(lock.held() && ch);
   const bool was_armed = armed;
   armed = false;
   if (timer_del(this)) {

@@ -3,6 +3,7 @@
 // at most one heap; t->heap is written only under that heap's lock.
 #include "timer/timers.hpp"
 
+#include "base/check.hpp"
 #include "base/limits.hpp"
 #include "timer/heap.hpp"
 
@@ -49,6 +50,7 @@ bool timer_add(rtimer* t, int heap_id) {
     }
   }
   timer_heap& h = hs.h[id];
+  GORO_DCHECK(t->when != kNever && t->heap.load(std::memory_order_relaxed) < 0);
   h.lock.lock();
   bool earliest;
   try {

@@ -46,3 +46,20 @@ echo "pkg-config --cflags --libs goro: $flags"
 "$cxx" -O2 -o "$tmp/consumer-pc" "$here/main.cpp" $flags
 libdir=$(pkg-config --variable=libdir goro)
 check_output pkg-config "$(LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/consumer-pc")"
+
+# The distribution case: a goro built by one compiler, a program built by the other against
+# the same standard library (libstdc++). Skipped when the other compiler is not installed.
+other=""
+case "$("$cxx" --version | head -1)" in
+  *clang*) command -v g++ >/dev/null && other=g++ ;;
+  *) for c in clang++-14 clang++; do command -v "$c" >/dev/null && { other=$c; break; }; done ;;
+esac
+if [[ -n "$other" ]]; then
+  echo "== pkg-config goro, consumer built by $other"
+  # shellcheck disable=SC2086
+  "$other" -std=c++20 -O2 -o "$tmp/consumer-other" "$here/main.cpp" $flags
+  check_output "$other consumer" \
+    "$(LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/consumer-other")"
+else
+  echo "== (no second compiler installed: the mixed-compiler consumer is skipped)"
+fi

@@ -6,7 +6,7 @@
 // Lines the expected dumps refer to carry a "@mark(name)" comment; the test finds their
 // numbers by reading this file, so editing it never silently breaks an expectation. Keep each
 // marked call on one line: compilers disagree on which line of a multi-line call
-// std::source_location reports.
+// goro::source_location reports.
 #include <stdio.h>
 
 #include <atomic>

@@ -8,12 +8,12 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <source_location>
+#include <goro/source_location.hpp>
 
 namespace userflags {
 
 inline void check(bool ok, const char* what,
-                  std::source_location where = std::source_location::current()) {
+                  goro::source_location where = goro::source_location::current()) {
   if (ok) return;
   std::fprintf(stderr, "%s:%u: check failed: %s\n", where.file_name(),
                static_cast<unsigned>(where.line()), what);

@@ -21,6 +21,7 @@
 
 #include "goro/detail/core.hpp"
 #include "goro/detail/spinlock.hpp"
+#include "goro/source_location.hpp"
 
 namespace goro::detail {
 
@@ -218,7 +219,7 @@ class chan_impl : public chan_base {
 
   // Blocking send. Throws panic_error("send on closed channel"). The common case, done at once,
   // makes no call: the rest is out of line.
-  void send(T& v, const std::source_location& where) {
+  void send(T& v, const goro::source_location& where) {
     const int rival = lock_noting_rival();
     waiter* wake = nullptr;
     const op_result r = send_typed(v, &wake);
@@ -231,7 +232,7 @@ class chan_impl : public chan_base {
   }
 
   // Blocking receive into raw storage; false when closed and drained.
-  bool recv(void* out, const std::source_location& where) {
+  bool recv(void* out, const goro::source_location& where) {
     const int rival = lock_noting_rival();
     waiter* wake = nullptr;
     const op_result r = recv_typed(out, &wake);
@@ -266,7 +267,7 @@ class chan_impl : public chan_base {
 
  private:
   // send() once send_typed() said closed or not_ready, lock_ still held.
-  void send_wait(T& v, op_result r, const std::source_location& where) {
+  void send_wait(T& v, op_result r, const goro::source_location& where) {
     if (r == op_result::closed) {
       lock_.unlock();
       throw_panic("send on closed channel");
@@ -280,7 +281,7 @@ class chan_impl : public chan_base {
   }
 
   // recv() once recv_typed() said closed or not_ready, lock_ still held.
-  bool recv_wait(void* out, op_result r, const std::source_location& where) {
+  bool recv_wait(void* out, op_result r, const goro::source_location& where) {
     if (r == op_result::closed) {
       lock_.unlock();
       return false;

@@ -12,7 +12,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <source_location>
+
+#include "goro/source_location.hpp"
 
 namespace goro {
 struct options;
@@ -50,11 +51,11 @@ parker* current_parker() noexcept;
 // saved; for a thread, before it sleeps. Wakeups are never spurious for goroutines; callers still
 // re-check their condition where they can.
 void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
-          const std::source_location& where);
+          const goro::source_location& where);
 
 // Parks the caller for ever (a nil channel, an empty select, a sleep too long to end): it
 // counts as blocked, so a program left with nothing else to do gets the deadlock report.
-[[noreturn]] void park_forever(wait_reason why, const std::source_location& where);
+[[noreturn]] void park_forever(wait_reason why, const goro::source_location& where);
 
 // Makes the parker runnable again. Must be called after the lock passed to park() was released
 // by the waker (the waker must not touch the waiter record after this call: it may be gone).
@@ -135,10 +136,11 @@ struct closure_ops {
 };
 void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out);
 void goroutine_abandon(goroutine* g) noexcept;  // the closure's constructor threw
-void goroutine_launch(goroutine* g, const closure_ops* ops, const std::source_location& where);
+void goroutine_launch(goroutine* g, const closure_ops* ops, const goro::source_location& where);
 
 // run(): runs fn(arg) as goroutine 1 and waits for it.
-void run_main(void (*fn)(void*), void* arg, const options& opts, const std::source_location& where);
+void run_main(void (*fn)(void*), void* arg, const options& opts,
+              const goro::source_location& where);
 
 std::uint64_t fastrand() noexcept;
 

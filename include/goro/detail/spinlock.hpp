@@ -35,6 +35,9 @@ class spinlock {
   }
   // release: pairs with the acquire exchange of the next locker.
   void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+  // Whether someone holds it (not necessarily the caller): for GORO_DCHECK on functions that
+  // require the lock. Relaxed: a check of a contract, not a synchronisation.
+  bool held() const noexcept { return locked_.load(std::memory_order_relaxed); }
 
  private:
   void lock_slow() noexcept {
