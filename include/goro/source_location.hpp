@@ -11,7 +11,7 @@
 
 #include <cstdint>
 #if __has_include(<source_location>)
-#include "goro/source_location.hpp"
+#include <source_location>
 #endif
 
 // GCC 12 has no __builtin_COLUMN (the column is not shown anywhere by goro anyway).

@@ -6,6 +6,14 @@
 
 #include "goroutine/goroutine.hpp"
 
+// libc++abi exports __cxa_get_globals (the same two fields first as libstdc++'s: caught
+// exceptions, uncaught count) but does not declare it in its public <cxxabi.h>.
+#if defined(_LIBCPPABI_VERSION)
+namespace __cxxabiv1 {
+extern "C" void* __cxa_get_globals() noexcept;
+}  // namespace __cxxabiv1
+#endif
+
 namespace goro::detail {
 
 namespace {
