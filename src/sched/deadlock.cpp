@@ -1,6 +1,7 @@
 // The deadlock detector ("fatal error: all goroutines are asleep - deadlock!"), run by idle
-// workers before they sleep (find.cpp). It reads the scheduler's state, so it lives here; the
-// report itself is printed by src/diag.
+// workers before they sleep (find.cpp), and the cut of the scheduler it shares with the leak
+// check (all_idle_and_queues_empty_locked). It reads the scheduler's state, so it lives here;
+// the reports themselves are printed by src/diag.
 //
 // Reported when, twice in a row 20 ms apart and with no scheduling in between: run() is in
 // progress, every goroutine is parked on something only another goroutine or thread can end
@@ -43,28 +44,52 @@ int count_process_threads() noexcept {
   return n;
 }
 
-bool deadlock_detector::suspected_locked(signature* sig) noexcept {
+bool all_idle_and_queues_empty_locked() noexcept {
   sched_state& s = S();
   GORO_DCHECK(s.idle_lock.held());
+  // Under idle_lock nobody enters or leaves the idle list: if all `procs` workers are in it,
+  // none runs a goroutine or can queue one meanwhile, so the queues read below are a cut.
+  // procs: relaxed, it was published (release in ensure_started) before run() launched the
+  // goroutines whose state is asked about.
+  if (s.npidle.load(std::memory_order_seq_cst) !=
+      static_cast<int>(s.procs.load(std::memory_order_relaxed)))
+    return false;
+  if (s.global.size() != 0) return false;
+  // acquire: pairs with the release in start_workers(); every workers[i] below exists.
+  const unsigned nw = s.nworkers.load(std::memory_order_acquire);
+  for (unsigned i = 0; i < nw; i++)
+    if (has_queued(s.workers[i])) return false;
+  return true;
+}
+
+bool no_goroutine_runnable() noexcept {
+  sched_state& s = S();
+  s.idle_lock.lock();
+  const bool none = all_idle_and_queues_empty_locked();
+  s.idle_lock.unlock();
+  return none;
+}
+
+bool deadlock_detector::suspected_locked(signature* sig) noexcept {
+  sched_state& s = S();
   // acquire: pairs with the releases in run_main(); a stale "active" only delays the report by a
   // round.
   if (!s.run_active.load(std::memory_order_acquire)) return false;
+  if (!all_idle_and_queues_empty_locked()) return false;
+  // With every worker idle, the per-worker counters are exact (see the top of this file).
   // acquire: pairs with the release in start_workers().
-  unsigned nw = s.nworkers.load(std::memory_order_acquire);
-  unsigned procs = s.procs.load(std::memory_order_relaxed);
-  if (s.npidle.load(std::memory_order_seq_cst) != static_cast<int>(procs)) return false;
+  const unsigned nw = s.nworkers.load(std::memory_order_acquire);
   std::int64_t live = s.global_live.load(std::memory_order_relaxed);
   std::int64_t blocked = s.global_blocked.load(std::memory_order_relaxed);
   std::uint64_t ticks = 0;
   for (unsigned i = 0; i < nw; i++) {
-    worker* v = s.workers[i];
+    const worker* v = s.workers[i];
     live += v->live_delta.load(std::memory_order_relaxed);
     blocked += v->blocked_delta.load(std::memory_order_relaxed);
     ticks += v->schedtick.load(std::memory_order_relaxed);
-    if (has_queued(v)) return false;
   }
   if (live <= 0 || blocked != live) return false;
-  if (s.global.size() != 0 || timers_pending() != 0) return false;
+  if (timers_pending() != 0) return false;
   *sig = {ticks, s.thread_wakes.load(std::memory_order_relaxed), live};
   return true;
 }

@@ -81,28 +81,6 @@ bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& w
   return S().global.size() > run_queue::kSize;  // a backlog here counts as an overflow too
 }
 
-// Whether, at one instant, every worker is idle and every run queue is empty: no goroutine
-// runs on a worker or waits in a queue for one. A goroutine that a plain thread or a timer
-// makes runnable right after is not seen; nor is one still running on a worker that a lowered
-// max_procs is retiring (the leak check reads the goroutine records for that).
-bool no_goroutine_runnable() noexcept {
-  sched_state& s = S();
-  // Under idle_lock nobody enters or leaves the idle list: if all `procs` workers are in it,
-  // none runs a goroutine or can queue one meanwhile, so the queues read below are a cut.
-  // procs: relaxed, it was published (release in ensure_started) before run() launched the
-  // goroutines this caller waited for. nworkers: acquire, pairs with the release in
-  // start_workers(), so every workers[i] below is constructed.
-  s.idle_lock.lock();
-  bool none = s.npidle.load(std::memory_order_seq_cst) ==
-                  static_cast<int>(s.procs.load(std::memory_order_relaxed)) &&
-              s.global.size() == 0;
-  // acquire: see above.
-  unsigned nw = s.nworkers.load(std::memory_order_acquire);
-  for (unsigned i = 0; none && i < nw; i++) none = !has_queued(s.workers[i]);
-  s.idle_lock.unlock();
-  return none;
-}
-
 }  // namespace
 
 void goroutine_launch(goroutine* g, const closure_ops* ops, const goro::source_location& where) {

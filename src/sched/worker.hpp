@@ -243,6 +243,15 @@ std::int64_t watch_period(worker* w) noexcept;        // how long the next watch
 // Whether any goroutine is queued globally or in a ring (a cheap look, for a last spinner).
 bool work_visible() noexcept;
 
+// idle_lock held: whether every worker is idle and every run queue (rings, runnext, inboxes,
+// the global queue) is empty, a cut of the scheduler at that instant (deadlock.cpp).
+bool all_idle_and_queues_empty_locked() noexcept;
+// The same under its own lock hold: no goroutine runs on a worker or waits in a queue for one.
+// A goroutine that a plain thread or a timer makes runnable right after is not seen; nor is
+// one still running on a worker that a lowered max_procs is retiring (the leak check, which
+// passes this to diag, reads the goroutine records for that).
+bool no_goroutine_runnable() noexcept;
+
 // The deadlock detector (deadlock.cpp), run by idle workers.
 class deadlock_detector {
  public:
