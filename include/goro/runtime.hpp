@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -22,9 +23,14 @@ namespace goro {
 // stack_size applies to stacks made from then on (a worker first uses up the few stacks it has
 // cached, of the old size).
 struct options {
-  unsigned max_procs = 0;      // worker threads; 0 = $GORO_MAXPROCS or hardware_concurrency()
+  unsigned max_procs = 0;      // processors (threads running goroutines at once); 0 =
+                               // $GORO_MAXPROCS or hardware_concurrency()
   std::size_t stack_size = 0;  // bytes per goroutine stack; 0 = $GORO_STACK_SIZE or 256 KiB
                                // (1 MiB under sanitizers). Virtual: pages are committed on use.
+  // Threads the runtime may create over the program's life, 0 = $GORO_MAXTHREADS or 10,000
+  // (Go's limit). Going past it ends the program as Go does: "runtime: program exceeds N-thread
+  // limit", "fatal error: thread exhaustion", the dump, exit status 2. Fixed at the first start.
+  unsigned max_threads = 0;
 };
 
 namespace detail {
@@ -123,6 +129,38 @@ int run(F&& main_fn, options opts = {},
   return c.result;
 }
 
+namespace detail {
+goroutine* blocking_enter(const goro::source_location& where) noexcept;
+void blocking_exit(goroutine* g) noexcept;
+struct blocking_scope {
+  goroutine* g;
+  ~blocking_scope() {
+    if (g) blocking_exit(g);
+  }
+};
+}  // namespace detail
+
+// Runs f() on the calling goroutine's thread and returns its result (an exception from f
+// propagates), while the goroutine's processor may go on with the goroutines queued behind it
+// on another thread: wrap calls that may block in the OS (read on a pipe or a file, a database
+// client, std::mutex, a C library). A short call keeps the processor and costs two atomic
+// operations beside the call itself; once the call has lasted about 20 µs (one to two looks of
+// the runtime's monitor thread) while other goroutines wait for that processor, the processor
+// is handed to another thread, as Go's retake does. On return the goroutine continues on its
+// processor if it kept it; otherwise it queues for any processor and its thread parks as a
+// spare (up to 16 spares are kept; more end), so it may continue on another thread.
+// Inside f the goroutine counts as a thread: goro calls there (channel operations, locks,
+// sleeps) block the thread, as on a plain thread, and goro::go() starts goroutines as from a
+// plain thread; goroutine_id() still answers. Dumps show the goroutine as [syscall], blocked at
+// `where`, and the deadlock detector counts it as able to wake others.
+// On a plain thread, or nested inside another blocking(), it just calls f().
+template <class F>
+std::invoke_result_t<F&> blocking(F&& f,
+                                  goro::source_location where = goro::source_location::current()) {
+  detail::blocking_scope scope{detail::blocking_enter(where)};
+  return std::invoke(f);
+}
+
 // Go's runtime.Gosched: lets other goroutines run, then continues. On a plain thread it yields
 // the thread.
 void yield();
@@ -147,6 +185,14 @@ void dump(std::FILE* out = stderr);
 namespace debug {
 // Stacks currently owned by goroutines (pooled stacks do not count). For leak checks in tests.
 std::size_t live_stacks() noexcept;
+// What a dump would print in the brackets for goroutine `id` ("running", "runnable", "chan
+// receive", "syscall", ...), or "" if it does not exist (any more). A racy snapshot: for tests
+// that must wait until a goroutine has parked.
+std::string goroutine_status(std::uint64_t id);
+// Threads the runtime runs now (processor holders, spares, those inside blocking(), and its
+// monitor), and how many of them are parked spares.
+std::size_t runtime_threads() noexcept;
+std::size_t spare_threads() noexcept;
 }  // namespace debug
 
 }  // namespace goro

@@ -117,6 +117,8 @@ void write_goroutine(writer& out, goroutine* g, bool running_override) noexcept 
     out.str("running");
   } else if (st == g_state::runnable) {
     out.str("runnable");
+  } else if (st == g_state::syscall) {
+    out.str("syscall");  // inside goro::blocking(), since blocked_since
   } else {
     out.str(reason_text(g->reason.load(std::memory_order_relaxed)));
     std::int64_t since = g->blocked_since.load(std::memory_order_relaxed);
@@ -127,7 +129,7 @@ void write_goroutine(writer& out, goroutine* g, bool running_override) noexcept 
   }
   out.str("]:\n");
   const char* bf = g->blocked_file.load(std::memory_order_relaxed);
-  if (!running_override && st == g_state::waiting && bf)
+  if (!running_override && (st == g_state::waiting || st == g_state::syscall) && bf)
     out.str("\tblocked at ")
         .str(bf)
         .str(":")
@@ -151,7 +153,7 @@ enum class which : std::uint8_t {
   none,
   all,
   blocked,  // parked on something only another goroutine or thread ends (not asleep)
-  active,   // running or runnable
+  active,   // running, runnable, or inside goro::blocking()
 };
 
 bool selected(goroutine* g, which w) noexcept {
@@ -166,7 +168,7 @@ bool selected(goroutine* g, which w) noexcept {
       return st == g_state::waiting &&
              g->reason.load(std::memory_order_relaxed) != wait_reason::sleep;
     case which::active:
-      return st == g_state::running || st == g_state::runnable;
+      return st == g_state::running || st == g_state::runnable || st == g_state::syscall;
   }
   return false;
 }
@@ -287,6 +289,19 @@ void fatal_deadlock() noexcept {
   die();
 }
 
+constexpr std::size_t kSignalStackSize = 64 * 1024;
+
+void fatal_error(const char* before, const char* what) noexcept {
+  first_fatal();
+  goroutine* g = current_g();
+  writer out(2);
+  if (before) out.str(before).str("\n");
+  out.str("fatal error: ").str(what).str("\n");
+  write_all(out, g);
+  out.flush();
+  die();
+}
+
 void fatal_panic(const char* what) noexcept {
   first_fatal();
   std::fflush(nullptr);
@@ -341,13 +356,42 @@ void install_signal_handlers() noexcept {
 }
 
 void setup_signal_stack() noexcept {
-  constexpr std::size_t kSize = 64 * 1024;
-  void* mem = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* mem =
+      mmap(nullptr, kSignalStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return;
   stack_t ss{};
   ss.ss_sp = mem;
-  ss.ss_size = kSize;
+  ss.ss_size = kSignalStackSize;
   sigaltstack(&ss, nullptr);
+}
+
+void teardown_signal_stack() noexcept {
+  stack_t off{};
+  off.ss_flags = SS_DISABLE;
+  stack_t old{};
+  if (sigaltstack(&off, &old) == 0 && old.ss_sp && !(old.ss_flags & SS_DISABLE))
+    munmap(old.ss_sp, old.ss_size);
+}
+
+const char* goroutine_status_text(unsigned long long id) noexcept {
+  std::size_t total = goroutine_count_all();
+  for (std::size_t i = 0; i < total; i++) {
+    goroutine* g = goroutine_at(i);
+    if (g->id.load(std::memory_order_relaxed) != id) continue;
+    switch (g->state.load(std::memory_order_relaxed)) {
+      case g_state::dead:
+        return nullptr;
+      case g_state::running:
+        return "running";
+      case g_state::runnable:
+        return "runnable";
+      case g_state::syscall:
+        return "syscall";
+      case g_state::waiting:
+        return reason_text(g->reason.load(std::memory_order_relaxed));
+    }
+  }
+  return nullptr;
 }
 
 void dump_to(std::FILE* out) noexcept {

@@ -24,10 +24,21 @@ struct goroutine;
 // caller is one) first as [running], exits with status 2.
 [[noreturn]] void fatal_panic(const char* what) noexcept;
 
+// A fatal runtime error: prints `before` (a line of detail, or null), "fatal error: <what>", a
+// blank line and the dump with the calling goroutine (if any) first, and exits with status 2.
+// Allocates nothing (for "runtime: out of memory").
+[[noreturn]] void fatal_error(const char* before, const char* what) noexcept;
+
 // Installs the SIGSEGV/SIGBUS (stack overflow) and SIGQUIT (dump) handlers, once.
 void install_signal_handlers() noexcept;
-// Gives the calling worker thread an alternate signal stack, so a stack overflow can be reported.
+// Gives the calling runtime thread an alternate signal stack, so a stack overflow can be
+// reported; teardown_signal_stack() frees it before the thread ends.
 void setup_signal_stack() noexcept;
+void teardown_signal_stack() noexcept;
+
+// The state word dumps print for goroutine `id` ("running", "chan receive", "syscall", ...),
+// or null if no live goroutine has that id (goro::debug::goroutine_status()).
+const char* goroutine_status_text(unsigned long long id) noexcept;
 
 // Writes every live goroutine to `out`, by id (goro::dump()).
 void dump_to(std::FILE* out) noexcept;

@@ -25,7 +25,9 @@ namespace goro::detail {
 //             always through switch_out()
 //   waiting   nowhere but in the waiter queue of what it blocks on (or a timer, for sleep);
 //             ready() makes it runnable
-enum class g_state : std::uint8_t { dead, runnable, running, waiting };
+//   syscall   running inside goro::blocking() on its machine, which may have lost its worker;
+//             back to running when the call returns
+enum class g_state : std::uint8_t { dead, runnable, running, waiting, syscall };
 
 // libstdc++'s and libc++abi's per-thread exception state, saved per goroutine.
 struct eh_state {
@@ -99,11 +101,16 @@ void closure_free(goroutine* g) noexcept;
 
 // ---- The running goroutine of this thread ---------------------------------------------------
 
-struct worker;  // the scheduler's (src/sched); this layer only carries the pointer
+struct worker;   // the scheduler's (src/sched); this layer only carries the pointers
+struct machine;  // (a worker is a processor, a machine a runtime thread)
 
 struct thread_state {
-  worker* w = nullptr;     // the worker this thread is, or null (a plain thread)
+  machine* m = nullptr;    // the runtime thread this is, or null (a plain thread)
+  worker* w = nullptr;     // the worker this thread holds, or null (a plain thread, a spare)
   goroutine* g = nullptr;  // the goroutine running on it, or null (on g0, or a plain thread)
+  // The goroutine inside goro::blocking() on this thread (g is null meanwhile, so that goro
+  // calls inside it block the thread, as on a plain thread), else null.
+  goroutine* blocking_g = nullptr;
   parker thread_parker{};  // a plain thread's parker
 };
 

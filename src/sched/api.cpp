@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include "diag/diag.hpp"
 #include "goro/runtime.hpp"
 #include "sched/worker.hpp"
 
@@ -20,7 +21,8 @@ void yield() {
 }
 
 std::uint64_t goroutine_id() noexcept {
-  detail::goroutine* g = detail::current_g();
+  detail::thread_state* t = detail::ts();
+  detail::goroutine* g = t->g ? t->g : t->blocking_g;
   return g ? g->id.load(std::memory_order_relaxed) : 0;
 }
 
@@ -63,6 +65,24 @@ void sleep_for(std::chrono::nanoseconds d, goro::source_location where) {
 namespace debug {
 std::size_t live_stacks() noexcept {
   return static_cast<std::size_t>(detail::sum_over_workers(&detail::worker::stacks_delta));
+}
+
+std::string goroutine_status(std::uint64_t id) {
+  const char* s = detail::goroutine_status_text(id);
+  return s ? s : "";
+}
+
+std::size_t runtime_threads() noexcept {
+  const int n = detail::S().nthreads.load(std::memory_order_relaxed);
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+std::size_t spare_threads() noexcept {
+  detail::sched_state& s = detail::S();
+  s.spare_lock.lock();
+  const int n = s.nspare;
+  s.spare_lock.unlock();
+  return static_cast<std::size_t>(n);
 }
 }  // namespace debug
 

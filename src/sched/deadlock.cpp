@@ -25,8 +25,8 @@ constexpr std::int64_t kThreadPollNs = 100'000'000;  // a plain thread may block
 
 bool threads_all_accounted() noexcept {
   sched_state& s = S();
-  // acquire: pairs with the release in start_workers(); the workers counted exist.
-  int expected = static_cast<int>(s.nworkers.load(std::memory_order_acquire)) +
+  // The runtime's own threads (machines, the monitor) and plain threads blocked in goro calls.
+  int expected = s.nthreads.load(std::memory_order_relaxed) +
                  s.threads_blocked.load(std::memory_order_seq_cst) + s.extra_threads;
   int n = count_process_threads();
   return n >= 0 && n <= expected;

@@ -24,35 +24,117 @@ constinit thread_local int tls_worker_slot = 0;
 
 namespace {
 
-void* worker_main(void* arg) {
-  auto* w = static_cast<worker*>(arg);
+// Spares kept parked, beyond which a machine left without a worker ends its thread: enough for
+// the workers' holders to come and go through blocking() without a thread made per call, few
+// enough that a burst of blocking calls does not leave its threads behind.
+constexpr int kMaxSpares = 16;
+
+void* machine_main(void* arg) {
+  auto* m = static_cast<machine*>(arg);
   thread_state* t = ts();
-  t->w = w;
-  tls_worker_slot = static_cast<int>(w->id) + 1;
-  w->errno_addr = errno_ptr();
-  w->eh_addr = eh_globals();
-  w->rng = (0x9E3779B97F4A7C15ull * (w->id + 1)) | 1;
+  t->m = m;
+  m->errno_addr = errno_ptr();
+  m->eh_addr = eh_globals();
   setup_signal_stack();
-  w->g0 = thread_fiber();
+  m->g0 = thread_fiber();
   for (;;) {
-    goroutine* g = w->handoff;  // see switch_out()
+    worker* w = m->p;
+    if (!w) {
+      t->w = nullptr;
+      tls_worker_slot = 0;
+      spare_park(m);  // returns holding a worker, or never
+      continue;
+    }
+    t->w = w;
+    tls_worker_slot = static_cast<int>(w->id) + 1;
+    goroutine* g = m->handoff;  // see switch_out()
     if (g)
-      w->handoff = nullptr;
+      m->handoff = nullptr;
     else
       g = find_runnable(w);
     // However it found g (its own queue, the global one, a steal), a spinning worker stops
     // spinning now: counted as spinning while it runs g, it would keep wakep() and
     // ensure_watcher() from waking anyone while nobody looks for work.
     reset_spinning(w);
-    execute(w, g);
+    execute(m, g);
   }
   return nullptr;
 }
 
+// Starts a thread running machine_main(m). Past max_threads, the program ends (Go's limit).
+void start_thread(machine* m) noexcept {
+  sched_state& s = S();
+  const int made = s.threads_made.fetch_add(1, std::memory_order_relaxed) + 1;
+  if (s.max_threads > 0 && made > s.max_threads) {
+    char line[64];
+    std::snprintf(line, sizeof line, "runtime: program exceeds %d-thread limit", s.max_threads);
+    fatal_error(line, "thread exhaustion");
+  }
+  s.nthreads.fetch_add(1, std::memory_order_relaxed);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  // Created detached: std::thread(f).detach() can crash under churn with glibc 2.36
+  // (seen in the peer benchmarks' thread churn).
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t th;
+  int rc = pthread_create(&th, &attr, machine_main, m);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    char line[96];
+    std::snprintf(line, sizeof line, "runtime: failed to create new OS thread (%s)",
+                  std::strerror(rc));
+    fatal_error(line, rc == EAGAIN ? "thread exhaustion" : "newosproc");
+  }
+}
+
 }  // namespace
 
-// Makes workers [nworkers, n) and starts their threads. Every worker struct exists before any
-// thread starts, so code iterating over [0, procs) never meets a missing one.
+void start_machine(worker* w) noexcept {
+  sched_state& s = S();
+  s.spare_lock.lock();
+  machine* m = s.spare_head;
+  if (m) {
+    s.spare_head = m->spare_next;
+    s.nspare--;
+  }
+  s.spare_lock.unlock();
+  if (m) {
+    m->p = w;
+    // release: pairs with the acquire in spare_park(); the spare sees w and all the last
+    // holder wrote to it.
+    m->park_word.store(1, std::memory_order_release);
+    futex_wake_one(&m->park_word);
+    return;
+  }
+  m = new (std::nothrow) machine;
+  if (!m) fatal_error(nullptr, "runtime: out of memory");
+  m->p = w;
+  start_thread(m);  // pthread_create publishes m (and w) to the new thread
+}
+
+void spare_park(machine* m) {
+  sched_state& s = S();
+  s.spare_lock.lock();
+  if (s.nspare >= kMaxSpares) {
+    s.spare_lock.unlock();
+    // Enough spares: this thread ends. Nothing refers to m any more (a spare is reachable only
+    // through the spare list, and a machine without a worker through nothing else).
+    s.nthreads.fetch_sub(1, std::memory_order_relaxed);
+    delete m;
+    teardown_signal_stack();
+    pthread_exit(nullptr);
+  }
+  m->spare_next = s.spare_head;
+  s.spare_head = m;
+  s.nspare++;
+  s.spare_lock.unlock();
+  futex_wait_nonzero(&m->park_word, kNever);  // acquire: see start_machine()
+  m->park_word.store(0, std::memory_order_relaxed);
+}
+
+// Makes workers [nworkers, n), each with a machine of its own, and starts their threads. Every
+// worker struct exists before any thread starts, so code iterating over [0, procs) never meets
+// a missing one.
 void start_workers(unsigned n) {
   sched_state& s = S();
   unsigned from = s.nworkers.load(std::memory_order_relaxed);
@@ -60,24 +142,12 @@ void start_workers(unsigned n) {
   for (unsigned id = from; id < n; id++) {
     auto* w = new worker;
     w->id = id;
+    w->rng = (0x9E3779B97F4A7C15ull * (id + 1)) | 1;
     s.workers[id] = w;
   }
   // release: pairs with the acquire of nworkers in every loop over workers; the structs exist.
   s.nworkers.store(n, std::memory_order_release);
-  for (unsigned id = from; id < n; id++) {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    // Created detached: std::thread(f).detach() can crash under churn with glibc 2.36
-    // (seen in the peer benchmarks' thread churn).
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_t th;
-    int rc = pthread_create(&th, &attr, worker_main, s.workers[id]);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-      std::fprintf(stderr, "goro: cannot start worker thread: %s\n", std::strerror(rc));
-      std::abort();
-    }
-  }
+  for (unsigned id = from; id < n; id++) start_machine(s.workers[id]);
 }
 
 void ensure_started(const options* opts) {
@@ -96,6 +166,9 @@ void ensure_started(const options* opts) {
     if (!stack_size) stack_size = env_size("GORO_STACK_SIZE");
     if (!stack_size) stack_size = default_stack_size();
     s.debug_migrate = env_flag("GORO_DEBUG_MIGRATE");
+    unsigned max_threads = opts && opts->max_threads ? opts->max_threads : 0;
+    if (!max_threads) max_threads = static_cast<unsigned>(env_size("GORO_MAXTHREADS"));
+    s.max_threads = max_threads ? static_cast<int>(std::min(max_threads, 1u << 30)) : 10000;
   }
   if (procs > static_cast<unsigned>(kMaxWorkers)) procs = kMaxWorkers;
   if (stack_size) s.pool.set_size(stack_size);
@@ -107,9 +180,10 @@ void ensure_started(const options* opts) {
     // release: pairs with find_runnable()'s acquire.
     s.procs.store(procs, std::memory_order_release);
     start_workers(procs);
+    monitor_start();
 #ifdef GORO_TSAN
     // TSan starts a background thread on the first pthread_create; it can wake nobody.
-    s.extra_threads = count_process_threads() - before - static_cast<int>(procs);
+    s.extra_threads = count_process_threads() - before - static_cast<int>(procs) - 1;
     if (s.extra_threads < 0) s.extra_threads = 0;
 #endif
     // release: pairs with the acquire at the top; everything above is visible to a caller that

@@ -75,8 +75,8 @@ void park_g(void (*unlock)(void*), void* arg, wait_reason why, const goro::sourc
   // A sleep parks here only when it never ends (see sleep_g()), and then it is as blocked as
   // any other wait; a sleep with a deadline goes through sleep_g()'s timer instead.
   g->counted_blocked = true;
-  w->unlock_fn = unlock;
-  w->unlock_arg = arg;
+  t->m->unlock_fn = unlock;
+  t->m->unlock_arg = arg;
   switch_out(post_action::park);
 }
 
@@ -98,7 +98,7 @@ void sleep_g(std::int64_t until, const goro::source_location& where) {
   g->blocked_line.store(where.line(), std::memory_order_relaxed);
   g->blocked_since.store(t->w->coarse_now, std::memory_order_relaxed);
   g->counted_blocked = false;
-  t->w->sleep_timer = &tm;
+  t->m->sleep_timer = &tm;
   switch_out(post_action::sleep);
 }
 

@@ -8,14 +8,16 @@
 // that is still being saved), a yielding one queued, or an ended one's stack freed.
 //
 // Invariants:
-//  - worker::cur is the goroutine running on the worker and ts()->g the same, or both null
-//    on g0. A goroutine's state is `running` from prepare_run() until the finish_previous()
-//    after its switch_out(): for a moment after a direct switch, the previous goroutine is
-//    still `running` while cur is already the next one.
-//  - worker::action is none except between a switch_out() and the finish_previous() that
-//    follows it on the same worker, which always runs before anything else there.
+//  - machine::cur is the goroutine running on the machine and ts()->g the same, or both null
+//    on g0 (or inside blocking(), where ts()->g is null and cur is still the goroutine). A
+//    goroutine's state is `running` from prepare_run() until the finish_previous() after its
+//    switch_out(): for a moment after a direct switch, the previous goroutine is still `running`
+//    while cur is already the next one.
+//  - machine::action is none except between a switch_out() and the finish_previous() that
+//    follows it on the same machine, which always runs before anything else there. Only
+//    post_action::requeue is ever asked with no worker held (blocking.cpp).
 //  - errno and the exception globals are per goroutine: saved at every switch away, restored
-//    after every resume, through addresses found once per worker (never cached across a
+//    after every resume, through addresses found once per machine (never cached across a
 //    switch by the compiler: see goroutine.hpp).
 #include "fiber/switch.hpp"
 
@@ -37,11 +39,11 @@ fiber_ref fiber_of(const goroutine* g) noexcept {
 #endif
 }
 
-// Makes g the goroutine running on w; called just before switching to it (from g0, or from
-// the goroutine that hands over to it directly).
-void prepare_run(worker* w, goroutine* g) {
+// Makes g the goroutine running on m (which holds w); called just before switching to it
+// (from g0, or from the goroutine that hands over to it directly).
+void prepare_run(machine* m, worker* w, goroutine* g) {
   GORO_DCHECK(g->state.load(std::memory_order_relaxed) == g_state::runnable);
-  GORO_DCHECK(w->cur == nullptr || w->cur == w->prev);
+  GORO_DCHECK(m->cur == nullptr || m->cur == m->prev);
   if (!g->stk) {
     g->stk = w->stacks.take(S().pool);
     owner_add(w->stacks_delta, 1);
@@ -50,7 +52,7 @@ void prepare_run(worker* w, goroutine* g) {
     g->tsan_fiber = w->tsan_fibers.take();
 #endif
   }
-  w->cur = g;
+  m->cur = g;
   ts()->g = g;
   g->last_worker = static_cast<int>(w->id);
   g->state.store(g_state::running, std::memory_order_relaxed);
@@ -60,12 +62,19 @@ void prepare_run(worker* w, goroutine* g) {
 // Runs on whatever got control after a goroutine switched away (g0 or the next goroutine, on
 // another stack): carries out what that goroutine asked for. Its context is saved by now, so
 // this is where a parked goroutine's lock is released.
-void finish_previous(worker* w) {
-  post_action a = w->action;
+void finish_previous(machine* m) {
+  post_action a = m->action;
   if (a == post_action::none) return;
-  w->action = post_action::none;
-  goroutine* g = w->prev;
+  m->action = post_action::none;
+  goroutine* g = m->prev;
   GORO_DCHECK(g->state.load(std::memory_order_relaxed) == g_state::running);
+  if (a == post_action::requeue) {
+    // Back from blocking() without a worker (ours was taken): anyone's to run.
+    g->state.store(g_state::runnable, std::memory_order_relaxed);
+    push_global(g);
+    return;
+  }
+  worker* w = m->p;
   if (a == post_action::exit) {
     if (g->switched_out)
       w->quick_exits = 0;
@@ -79,13 +88,13 @@ void finish_previous(worker* w) {
     case post_action::park:
       g->state.store(g_state::waiting, std::memory_order_relaxed);
       if (g->counted_blocked) owner_add(w->blocked_delta, 1);
-      if (w->unlock_fn) w->unlock_fn(w->unlock_arg);  // from here on, g may be woken
+      if (m->unlock_fn) m->unlock_fn(m->unlock_arg);  // from here on, g may be woken
       break;
     case post_action::sleep:
       g->state.store(g_state::waiting, std::memory_order_relaxed);
       // A worker's own heap: its g0 (or the goroutine it switched to, which comes back
       // through a switch) checks the heaps before sleeping, so nobody needs waking.
-      timer_add(w->sleep_timer, static_cast<int>(w->id));
+      timer_add(m->sleep_timer, static_cast<int>(w->id));
       break;
     case post_action::yield:
       g->state.store(g_state::runnable, std::memory_order_relaxed);
@@ -97,7 +106,7 @@ void finish_previous(worker* w) {
     case post_action::move:
       g->state.store(g_state::runnable, std::memory_order_relaxed);
       S().moves.fetch_add(1, std::memory_order_relaxed);
-      push_to(S().workers[w->move_target], g);
+      push_to(S().workers[m->move_target], g);
       w->moved_away = true;
       break;
     case post_action::exit:
@@ -114,6 +123,7 @@ void finish_previous(worker* w) {
       record_put(&w->records, g);
       break;
     case post_action::none:
+    case post_action::requeue:
       break;
   }
 }
@@ -133,7 +143,7 @@ goroutine* next_direct(worker* w) noexcept {
 [[noreturn]] GORO_NO_TSAN void goroutine_main(void* arg) {
   auto* g = static_cast<goroutine*>(arg);
   fiber_entered();
-  finish_previous(ts()->w);
+  finish_previous(ts()->m);
   *errno_ptr() = 0;
   try {
     g->ops->run(g->closure);
@@ -148,44 +158,45 @@ goroutine* next_direct(worker* w) noexcept {
 
 }  // namespace
 
-void execute(worker* w, goroutine* g) {
-  prepare_run(w, g);
-  fiber_switch(&w->g0.sp, fiber_of(g), false);
+void execute(machine* m, goroutine* g) {
+  prepare_run(m, m->p, g);
+  fiber_switch(&m->g0.sp, fiber_of(g), false);
   ts()->g = nullptr;
-  w->cur = nullptr;
-  finish_previous(w);
+  m->cur = nullptr;
+  finish_previous(m);
 }
 
 GORO_NO_TSAN void switch_out(post_action a) {
   thread_state* t = ts();
-  worker* w = t->w;
+  machine* m = t->m;
   goroutine* g = t->g;
-  GORO_DCHECK(w && g && w->cur == g && w->action == post_action::none);
-  g->saved_errno = *w->errno_addr;
-  g->eh = *w->eh_addr;
-  *w->eh_addr = eh_state{};
-  w->action = a;
-  w->prev = g;
-  goroutine* next = next_direct(w);
-  if (next && !next->stk && a == post_action::park && w->unlock_fn) {
+  GORO_DCHECK(m && g && m->cur == g && m->action == post_action::none);
+  GORO_DCHECK(m->p || a == post_action::requeue);
+  g->saved_errno = *m->errno_addr;
+  g->eh = *m->eh_addr;
+  *m->eh_addr = eh_state{};
+  m->action = a;
+  m->prev = g;
+  goroutine* next = m->p ? next_direct(m->p) : nullptr;
+  if (next && !next->stk && a == post_action::park && m->unlock_fn) {
     // A goroutine's first run maps or takes a stack and touches its first page (a page fault,
     // microseconds on a VM): not while this goroutine's lock (a channel's, say) is still held,
     // which made every other worker spin on it. g0 releases the lock, then runs `next`.
-    w->handoff = next;
+    m->handoff = next;
     next = nullptr;
   }
   const bool ending = a == post_action::exit;
   if (next) {
-    prepare_run(w, next);
+    prepare_run(m, m->p, next);
     fiber_switch(&g->sp, fiber_of(next), ending);
   } else {
-    fiber_switch(&g->sp, w->g0, ending);
+    fiber_switch(&g->sp, m->g0, ending);
   }
   // Resumed, maybe on another thread: recompute everything thread-related.
-  w = ts()->w;
-  finish_previous(w);
-  *w->errno_addr = g->saved_errno;
-  *w->eh_addr = g->eh;
+  m = ts()->m;
+  finish_previous(m);
+  *m->errno_addr = g->saved_errno;
+  *m->eh_addr = g->eh;
 }
 
 // A goroutine that meets another worker's goroutines on its channel locks this often in one
@@ -207,7 +218,7 @@ void note_lock_contention(int rival_slot) noexcept {
   }
   if (++w->contentions < kMoveAfterContentions) return;
   w->contentions = 0;
-  w->move_target = target;
+  t->m->move_target = target;
   switch_out(post_action::move);
 }
 

@@ -2,18 +2,26 @@
 // Private to src/sched (the layers above use sched.hpp).
 //
 // Words (Go's on the right; docs/design.md has the full glossary):
-//   worker   M+P: an OS thread with its run queue; runs goroutines from its g0
-//   g0       the worker thread's own stack, where find_runnable() runs between goroutines
-//   idle     a worker parked on its park_word, in the idle list
+//   worker   P: a processor, with its run queue, caches and timer heap; at most one thread
+//            holds it at a time, and only its holder runs goroutines on it
+//   machine  M: an OS thread of the runtime; runs goroutines from its g0 while it holds a worker
+//   g0       a machine's own stack, where find_runnable() runs between goroutines
+//   idle     a worker parked (with the machine holding it) on its park_word, in the idle list
 //   dormant  a worker whose id is >= procs (max_procs was lowered): parked, in no list
 //   spinning a worker looking for work to steal (at most half the busy ones; Go's spinning M)
 //   watching an idle worker sleeping briefly to see whether a busy one keeps its queue
+//   syscall  a worker whose holder runs a goroutine inside goro::blocking(); the monitor may
+//            take it and hand it to a spare machine (blocking.cpp, monitor.cpp)
+//   spare    a machine that holds no worker, parked on its own park_word until handed one
 //
-// Ownership of a worker's fields: "owner" fields are read and written only by the worker's own
-// thread (counters read by others are atomics written with a plain load + store, owner_add());
-// "any" fields are atomics anyone may touch as their comment says; "idle_lock" fields are
-// guarded by sched_state::idle_lock.
-// Lock order: idle_lock, then the global queue's lock, then an inbox's lock.
+// Ownership of a worker's fields: "owner" fields are read and written only by the thread that
+// holds the worker (counters read by others are atomics written with a plain load + store,
+// owner_add()); a worker changes hands only through a release/acquire pair (the status word,
+// or a spare's park word), so the next holder sees everything the last one wrote. "any" fields
+// are atomics anyone may touch as their comment says; "idle_lock" fields are guarded by
+// sched_state::idle_lock; "spare_lock" ones by sched_state::spare_lock.
+// Lock order: idle_lock, then the global queue's lock, then an inbox's lock; spare_lock is
+// never held with another.
 #pragma once
 
 #include <atomic>
@@ -33,7 +41,8 @@
 namespace goro::detail {
 
 // What a goroutine that switches away asks of whatever runs next (see finish_previous()).
-enum class post_action : std::uint8_t { none, park, sleep, yield, move, exit };
+// requeue: back from blocking() without a worker, the goroutine goes to the global queue.
+enum class post_action : std::uint8_t { none, park, sleep, yield, move, exit, requeue };
 
 // After this many goroutines in a row ended in their first run on a worker, spawning there no
 // longer wakes an idle worker, and that worker, out of work, watches before stealing.
@@ -65,8 +74,7 @@ struct worker {
   // goroutine's run, and where it moves.
   std::uint64_t contention_tick = 0;
   unsigned contentions = 0;
-  unsigned move_target = 0;  // post_action::move: where the previous goroutine goes
-  bool moved_away = false;   // a goroutine just left for move_target: do not steal it back
+  bool moved_away = false;  // a goroutine just left for move_target: do not steal it back
   // Owner: goroutines that ended here in their first run, in a row (capped at kQuickExits); a
   // goroutine switching out for the first time here resets it. See launch().
   unsigned quick_exits = 0;
@@ -75,24 +83,51 @@ struct worker {
   // busy without either.
   std::int64_t coarse_now = 0;
 
-  // Owner: g0's context, and the request a goroutine leaves for whatever runs next.
-  fiber_ref g0{};                // g0's saved stack pointer and sanitizer identity
-  goroutine* cur = nullptr;      // the goroutine running here, null on g0
-  goroutine* prev = nullptr;     // the goroutine that last switched away, for finish_previous()
-  goroutine* handoff = nullptr;  // for g0 to run next, taken off the queues by switch_out()
-  unsigned runnext_streak = 0;
-  post_action action = post_action::none;
-  void (*unlock_fn)(void*) = nullptr;
-  void* unlock_arg = nullptr;
-  rtimer* sleep_timer = nullptr;
+  unsigned runnext_streak = 0;  // owner
 
   // Owner: stealing and watching.
   std::uint64_t rng = 0;
   std::int64_t watch_ns = 0;     // how long the next watch sleep lasts (adapts; see steal.cpp)
   std::uint64_t moves_seen = 0;  // sched_state::moves when this worker last stole as a watcher
 
-  int* errno_addr = nullptr;    // owner: this thread's errno and exception globals, found once
-  eh_state* eh_addr = nullptr;  // (a worker never changes threads, its goroutines do)
+  // Who holds the worker (blocking.cpp has the protocol). p_running: its holder; p_syscall: its
+  // holder runs a goroutine inside blocking() and does not touch the worker, which the holder
+  // (on return) or the monitor may claim with a CAS back to p_running. release on the way to
+  // p_syscall, acquire on the CAS out of it: the claimer sees what the last holder wrote.
+  std::atomic<std::uint32_t> status{0};
+  // Incremented by the holder on each entry to blocking(); the monitor takes the worker only
+  // from a call it has seen twice (Go's syscalltick), i.e. one that lasted a monitor period.
+  std::atomic<std::uint64_t> syscall_tick{0};
+  std::uint64_t seen_syscall_tick = 0;  // monitor thread only
+  std::uint64_t seen_schedtick = 0;     // monitor thread only
+  std::int64_t seen_since = 0;          // monitor thread only: when it saw those ticks first
+};
+
+inline constexpr std::uint32_t p_running = 0;
+inline constexpr std::uint32_t p_syscall = 1;
+
+// A thread of the runtime (Go's M). Its fields are its own thread's, except park_word (any),
+// worker (see below) and spare_next (spare_lock).
+struct machine {
+  // The worker this machine holds, or null: a spare, or a thread inside blocking() whose
+  // worker was taken. Written by the machine itself, or by whoever hands a spare a worker
+  // before waking it (the wake's release/acquire publishes it).
+  worker* p = nullptr;
+  // g0's context, and the request a goroutine leaves for whatever runs next.
+  fiber_ref g0{};                // g0's saved stack pointer and sanitizer identity
+  goroutine* cur = nullptr;      // the goroutine running here, null on g0
+  goroutine* prev = nullptr;     // the goroutine that last switched away, for finish_previous()
+  goroutine* handoff = nullptr;  // for g0 to run next, taken off the queues by switch_out()
+  post_action action = post_action::none;
+  void (*unlock_fn)(void*) = nullptr;
+  void* unlock_arg = nullptr;
+  rtimer* sleep_timer = nullptr;
+  unsigned move_target = 0;     // post_action::move: where the previous goroutine goes
+  int* errno_addr = nullptr;    // this thread's errno and exception globals, found once
+  eh_state* eh_addr = nullptr;  // (a machine never changes threads; goroutines do)
+  // any: set to 1 (release) by whoever hands this spare a worker, reset by the machine.
+  alignas(64) std::atomic<std::uint32_t> park_word{0};
+  machine* spare_next = nullptr;  // spare_lock
 };
 
 struct sched_state {
@@ -114,6 +149,14 @@ struct sched_state {
   std::atomic<bool> run_active{false};  // run() in progress (arms the deadlock detector)
   bool debug_migrate = false;           // GORO_DEBUG_MIGRATE, fixed before the workers start
   stack_pool pool;
+
+  // Machines: the spares (parked, holding no worker), and every thread the runtime runs.
+  spinlock spare_lock;
+  machine* spare_head = nullptr;     // spare_lock
+  int nspare = 0;                    // spare_lock
+  std::atomic<int> nthreads{0};      // machines alive, plus the monitor; relaxed (a count)
+  std::atomic<int> threads_made{0};  // machines ever started, for max_threads
+  int max_threads = 0;               // fixed before the first thread starts
 
   // Non-workers' counters (see worker::live_delta): RMWs, relaxed (only sums are read, and
   // only trusted when every worker is idle).
@@ -198,8 +241,9 @@ inline bool push_local(worker* w, goroutine* g) noexcept {
 // In a goroutine: switches away with request `a`, to the next local goroutine if there is one,
 // else to g0. Returns when this goroutine is resumed, possibly on another worker.
 void switch_out(post_action a);
-// On g0: runs g until control comes back to g0, then finishes what the last goroutine asked.
-void execute(worker* w, goroutine* g);
+// On g0 of m, which holds a worker: runs g until control comes back to g0, then finishes what
+// the last goroutine asked.
+void execute(machine* m, goroutine* g);
 
 // Next runnable goroutine in w's own queues (owner): runnext first (a woken partner inherits
 // the time slice, keeping a ping-pong pair on one core), but after kRunnextStreak runnext picks
@@ -276,5 +320,15 @@ class deadlock_detector {
 
 void start_workers(unsigned n);
 int count_process_threads() noexcept;
+// Hands w (claimed by the caller, who no longer touches it) to a spare machine, or to a new
+// thread; past max_threads, ends the program as Go does ("thread exhaustion").
+void start_machine(worker* w) noexcept;
+// m holds no worker: parks it as a spare until handed one, or ends its thread if there are
+// spares enough already (then it does not return).
+void spare_park(machine* m);
+
+// ---- The monitor (monitor.cpp) -----------------------------------------------------------------
+
+void monitor_start();  // once, when the runtime starts
 
 }  // namespace goro::detail
