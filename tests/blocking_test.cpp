@@ -1,13 +1,16 @@
 // goro::blocking(): calls that block in the OS do not stall the goroutines queued behind them,
 // results and exceptions pass through, the runtime's threads come and go within bounds, and
-// dumps show such a goroutine as [syscall].
+// dumps show such a goroutine as [syscall]. And goroutines that compute without entering the
+// scheduler lose their processor to the others, then go on as detached threads.
 //
 // Tests that need a goroutine to sit inside a blocking call first wait for it through
 // goro::debug::goroutine_status(), never by sleeping.
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -22,6 +25,14 @@ namespace {
 using goro_test::runtime_test;
 using goro_test::scaled;
 using blocking_test = runtime_test;
+
+inline void goro_test_spin_hint() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 // Yields until goroutine `id` shows `status` in dumps.
 void wait_for_status(std::uint64_t id, const std::string& status) {
@@ -199,6 +210,88 @@ TEST_F(blocking_test, GoroCallsInsideBlockTheThreadAndWork) {
     });
     ch.send(9);
     EXPECT_EQ(*done.recv(), 9);
+  });
+}
+
+// Spins until `flag` is set, never entering the scheduler.
+void spin_until(const std::atomic<bool>& flag) {
+  while (!flag.load(std::memory_order_acquire)) goro_test_spin_hint();
+}
+
+TEST_F(blocking_test, AGoroutineSpinningOnAFlagThatAnotherSetsFinishes) {
+  std::atomic<bool> flag{false};
+  goro::run([&] {
+    goro::wait_group wg;
+    wg.add(1);
+    auto started = goro::make_chan<std::uint64_t>(1);
+    goro::go([&] {
+      started.send(goro::goroutine_id());
+      spin_until(flag);
+      wg.done();
+    });
+    const std::uint64_t spinner = *started.recv();
+    // At one processor this wait runs only once the spinner's processor has been taken from it.
+    wait_for_status(spinner, "running");
+    goro::go([&] { flag.store(true, std::memory_order_release); });
+    wg.wait();
+  });
+}
+
+TEST_F(blocking_test, DetachedGoroutinesParkSleepYieldAndEndLikeAnyOther) {
+  // Each spinner's first entry into the scheduler after its processor was taken is a
+  // different one: a receive that parks, a sleep, a yield, its end.
+  std::atomic<bool> go_on{false};
+  goro::run([&] {
+    auto ch = goro::make_chan<int>();
+    goro::wait_group wg;
+    auto started = goro::make_chan<std::uint64_t>(4);
+    wg.add(4);
+    goro::go([&] {
+      started.send(goro::goroutine_id());
+      spin_until(go_on);
+      EXPECT_EQ(*ch.recv(), 1);
+      wg.done();
+    });
+    goro::go([&] {
+      started.send(goro::goroutine_id());
+      spin_until(go_on);
+      goro::sleep_for(std::chrono::milliseconds(1));
+      ch.send(1);
+      wg.done();
+    });
+    goro::go([&] {
+      started.send(goro::goroutine_id());
+      spin_until(go_on);
+      goro::yield();
+      wg.done();
+    });
+    goro::go([&] {
+      started.send(goro::goroutine_id());
+      spin_until(go_on);
+      wg.done();
+    });
+    for (int i = 0; i < 4; i++) wait_for_status(*started.recv(), "running");
+    go_on.store(true, std::memory_order_release);
+    wg.wait();
+  });
+}
+
+TEST_F(blocking_test, SleepsKeepTheirPaceBesideTwiceAsManyHogsAsProcessors) {
+  const unsigned procs = std::max(1u, goro_test::configured_max_procs());
+  std::atomic<bool> stop{false};
+  goro::run([&] {
+    goro::wait_group wg;
+    const unsigned hogs = 2 * procs;
+    wg.add(static_cast<int>(hogs));
+    for (unsigned i = 0; i < hogs; i++) {
+      goro::go([&] {
+        spin_until(stop);
+        wg.done();
+      });
+    }
+    for (int i = 0; i < 20; i++) goro::sleep_for(std::chrono::milliseconds(1));
+    stop.store(true, std::memory_order_release);
+    wg.wait();
   });
 }
 

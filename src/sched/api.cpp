@@ -64,7 +64,8 @@ void sleep_for(std::chrono::nanoseconds d, goro::source_location where) {
 
 namespace debug {
 std::size_t live_stacks() noexcept {
-  return static_cast<std::size_t>(detail::sum_over_workers(&detail::worker::stacks_delta));
+  return static_cast<std::size_t>(detail::sum_over_workers(&detail::worker::stacks_delta) +
+                                  detail::S().global_stacks.load(std::memory_order_relaxed));
 }
 
 std::string goroutine_status(std::uint64_t id) {

@@ -5,6 +5,7 @@
 // lowered max_procs leaves the extra ones dormant, see find.cpp), so workers[i] stays valid
 // for every i < nworkers once published.
 #include <pthread.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -47,6 +48,10 @@ void* machine_main(void* arg) {
     }
     t->w = w;
     tls_worker_slot = static_cast<int>(w->id) + 1;
+    // On g0 (busy): a request the monitor left is moot, the worker is between goroutines.
+    std::uint32_t asked = kClaimAsked;
+    if (m->claim.load(std::memory_order_relaxed) == kClaimAsked)
+      m->claim.compare_exchange_strong(asked, 0, std::memory_order_acq_rel);
     goroutine* g = m->handoff;  // see switch_out()
     if (g)
       m->handoff = nullptr;
@@ -59,6 +64,21 @@ void* machine_main(void* arg) {
     execute(m, g);
   }
   return nullptr;
+}
+
+// Machines live in memory of their own, not the heap: a hand-off may make one in the middle of
+// a program that allocates nothing (see alloc_test), and a program out of memory must still be
+// able to report it.
+machine* new_machine() noexcept {
+  void* mem =
+      mmap(nullptr, sizeof(machine), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) fatal_error(nullptr, "runtime: out of memory");
+  return ::new (mem) machine;
+}
+
+void delete_machine(machine* m) noexcept {
+  m->~machine();
+  munmap(m, sizeof(machine));
 }
 
 // Starts a thread running machine_main(m). Past max_threads, the program ends (Go's limit).
@@ -99,6 +119,7 @@ void start_machine(worker* w) noexcept {
   }
   s.spare_lock.unlock();
   if (m) {
+    w->holder.store(m, std::memory_order_release);  // release: the monitor reads *m
     m->p = w;
     // release: pairs with the acquire in spare_park(); the spare sees w and all the last
     // holder wrote to it.
@@ -106,21 +127,25 @@ void start_machine(worker* w) noexcept {
     futex_wake_one(&m->park_word);
     return;
   }
-  m = new (std::nothrow) machine;
-  if (!m) fatal_error(nullptr, "runtime: out of memory");
+  m = new_machine();
+  w->holder.store(m, std::memory_order_release);  // release: the monitor reads *m
   m->p = w;
   start_thread(m);  // pthread_create publishes m (and w) to the new thread
 }
 
 void spare_park(machine* m) {
   sched_state& s = S();
+  if (m->detached) {  // its goroutine has switched away: a spare like any other now
+    m->detached = false;
+    s.ndetached.fetch_sub(1, std::memory_order_relaxed);
+  }
   s.spare_lock.lock();
   if (s.nspare >= kMaxSpares) {
     s.spare_lock.unlock();
     // Enough spares: this thread ends. Nothing refers to m any more (a spare is reachable only
     // through the spare list, and a machine without a worker through nothing else).
     s.nthreads.fetch_sub(1, std::memory_order_relaxed);
-    delete m;
+    delete_machine(m);
     teardown_signal_stack();
     pthread_exit(nullptr);
   }
@@ -169,6 +194,7 @@ void ensure_started(const options* opts) {
     unsigned max_threads = opts && opts->max_threads ? opts->max_threads : 0;
     if (!max_threads) max_threads = static_cast<unsigned>(env_size("GORO_MAXTHREADS"));
     s.max_threads = max_threads ? static_cast<int>(std::min(max_threads, 1u << 30)) : 10000;
+    s.max_detached = static_cast<int>(std::max(16u, 4 * std::max(procs, 1u)));
   }
   if (procs > static_cast<unsigned>(kMaxWorkers)) procs = kMaxWorkers;
   if (stack_size) s.pool.set_size(stack_size);

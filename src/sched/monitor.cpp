@@ -1,5 +1,6 @@
 // The monitor (Go's sysmon): a thread of its own that hands a worker whose holder is stuck
-// inside goro::blocking() to a spare machine, so the goroutines queued on that worker run.
+// inside goro::blocking(), or whose goroutine has run for 10 ms without entering the
+// scheduler, to a spare machine, so the goroutines queued on that worker run.
 //
 // It looks every 20 µs while it finds something to take, and backs off (doubling, after 50
 // looks that found nothing) to one look per 10 ms: a program that does not block costs it 100
@@ -8,7 +9,8 @@
 //    syscalltick check), so that short calls keep their worker and never switch threads;
 //  - when someone waits for that worker: goroutines in its queues, or in the global queue
 //    while no worker is idle to take them.
-// The claim is the CAS of blocking.cpp, so it races safely with the holder's return.
+// The claim is the CAS of blocking.cpp, so it races safely with the holder's return; taking a
+// worker from a running goroutine is the hold protocol of hold.cpp.
 #include <time.h>
 
 #include "base/clock.hpp"
@@ -22,26 +24,80 @@ namespace {
 constexpr std::int64_t kMinDelayNs = 20'000;
 constexpr std::int64_t kMaxDelayNs = 10'000'000;
 constexpr int kLooksBeforeBackoff = 50;
+constexpr std::int64_t kRunningTooLongNs = 10'000'000;  // Go's forcePreemptNS
+
+// Whether goroutines wait for w: in its queues, or in the global queue or behind a due timer
+// while no worker is idle to take them (timers fire only between goroutines).
+bool wanted(const worker* w, std::int64_t now) noexcept {
+  sched_state& s = S();
+  if (has_queued(w)) return true;
+  if (s.npidle.load(std::memory_order_seq_cst) != 0) return false;
+  return s.global.size() != 0 || timers_next() <= now;
+}
 
 // Whether the worker should go on without its holder, which sits in blocking(); claims it if so.
-bool retake(worker* w) noexcept {
-  sched_state& s = S();
+bool retake(worker* w, std::int64_t now) noexcept {
   // acquire: pairs with the release in blocking_enter(); syscall_tick below is that call's.
-  if (w->status.load(std::memory_order_acquire) != p_syscall) return false;
+  std::uint64_t status = w->status.load(std::memory_order_acquire);
+  if (!(status & kInSyscall)) return false;
   const std::uint64_t tick = w->syscall_tick.load(std::memory_order_relaxed);
   if (tick != w->seen_syscall_tick) {
     w->seen_syscall_tick = tick;  // a call we have not seen before: look again next time
     return false;
   }
-  const bool wanted =
-      has_queued(w) || (s.global.size() != 0 && s.npidle.load(std::memory_order_seq_cst) == 0);
-  if (!wanted) return false;
-  std::uint32_t expected = p_syscall;
+  if (!wanted(w, now)) return false;
+
   // acquire: pairs with the release in blocking_enter(): we hold the worker now, with all its
   // last holder wrote.
-  if (!w->status.compare_exchange_strong(expected, p_running, std::memory_order_acquire,
+  // The next generation, not in a call: the old holder's CAS on return fails.
+  if (!w->status.compare_exchange_strong(status, status + 1, std::memory_order_acquire,
                                          std::memory_order_relaxed))
     return false;  // the call returned meanwhile
+  start_machine(w);
+  return true;
+}
+
+// Drops a request the monitor made of m that no longer stands (the goroutine switched, or the
+// worker changed hands): a CAS, since m may be cancelling it at the same time.
+void drop_claim(machine* m) noexcept {
+  std::uint32_t asked = kClaimAsked;
+  if (m && m->claim.load(std::memory_order_relaxed) == kClaimAsked)
+    m->claim.compare_exchange_strong(asked, 0, std::memory_order_acq_rel);
+}
+
+// Takes the worker from a goroutine that has run for kRunningTooLongNs without entering the
+// scheduler while others wait for the worker, and hands it to another machine; the goroutine
+// runs on as a detached thread (hold.cpp).
+bool take_running(worker* w, std::int64_t now) noexcept {
+  sched_state& s = S();
+  // acquire: pairs with the release in start_machine(); *m is complete.
+  machine* m = w->holder.load(std::memory_order_acquire);
+  const std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
+  if (tick != w->seen_schedtick || m != w->seen_holder) {
+    w->seen_schedtick = tick;
+    w->seen_holder = m;
+    w->seen_since = now;
+    drop_claim(m);
+    return false;
+  }
+  if (!s.may_take_running || !m || now - w->seen_since < kRunningTooLongNs) return false;
+  if (w->status.load(std::memory_order_acquire) & kInSyscall) return false;
+  if (!wanted(w, now)) return false;
+  // acquire: pairs with the release that ended the machine's last hold.
+  if (m->busy.load(std::memory_order_acquire) != 0) return false;  // scheduling, not stuck
+  if (s.ndetached.load(std::memory_order_relaxed) >= s.max_detached) return false;
+  m->claim.store(kClaimAsked, kHoldOrder);
+  hold_barrier();
+  // seq_cst: the other half of the Dekker pattern under TSan (kHoldOrder); elsewhere the
+  // barrier above orders it. Busy now: it may be using the worker; it cancels the request
+  // when it next enters the runtime, and we look again next time.
+  if (m->busy.load(std::memory_order_seq_cst) != 0) return false;
+  std::uint32_t asked = kClaimAsked;
+  // acq_rel: the CAS that decides against the machine's (resolve_claim).
+  if (!m->claim.compare_exchange_strong(asked, kClaimTaken, std::memory_order_acq_rel))
+    return false;  // it cancelled first: it keeps the worker
+  s.ndetached.fetch_add(1, std::memory_order_relaxed);
+  w->seen_since = now;
   start_machine(w);
   return true;
 }
@@ -57,7 +113,9 @@ void* monitor_main(void*) {
     bool took = false;
     // acquire: pairs with the release in ensure_started()'s resize.
     const unsigned procs = s.procs.load(std::memory_order_acquire);
-    for (unsigned i = 0; i < procs; i++) took |= retake(s.workers[i]);
+    const std::int64_t now = now_ns();
+    for (unsigned i = 0; i < procs; i++)
+      took |= retake(s.workers[i], now) || take_running(s.workers[i], now);
     if (took) {
       empty_looks = 0;
       delay = kMinDelayNs;
@@ -72,6 +130,7 @@ void* monitor_main(void*) {
 
 void monitor_start() {
   sched_state& s = S();
+  s.may_take_running = hold_barrier_init();
   s.nthreads.fetch_add(1, std::memory_order_relaxed);
   pthread_attr_t attr;
   pthread_attr_init(&attr);

@@ -18,10 +18,12 @@ namespace goro::detail {
 void ready(goroutine* g, bool next) noexcept {
   sched_state& s = S();
   thread_state* t = ts();
+  worker_hold hold(t);
+  worker* w = hold.w;
   if (g->counted_blocked) {
     g->counted_blocked = false;
-    if (t->w)
-      owner_add(t->w->blocked_delta, -1);
+    if (w)
+      owner_add(w->blocked_delta, -1);
     else
       s.global_blocked.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -32,7 +34,6 @@ void ready(goroutine* g, bool next) noexcept {
     push_elsewhere(g);
     return;
   }
-  worker* w = t->w;
   if (!w || w->id >= s.procs.load(std::memory_order_relaxed)) {
     push_global(g);
     return;
@@ -71,7 +72,7 @@ void park_g(void (*unlock)(void*), void* arg, wait_reason why, const goro::sourc
   g->reason.store(why, std::memory_order_relaxed);
   g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
   g->blocked_line.store(where.line(), std::memory_order_relaxed);
-  g->blocked_since.store(w->coarse_now, std::memory_order_relaxed);
+  g->blocked_since.store(w ? w->coarse_now : now_ns(), std::memory_order_relaxed);
   // A sleep parks here only when it never ends (see sleep_g()), and then it is as blocked as
   // any other wait; a sleep with a deadline goes through sleep_g()'s timer instead.
   g->counted_blocked = true;
@@ -96,7 +97,7 @@ void sleep_g(std::int64_t until, const goro::source_location& where) {
   g->reason.store(wait_reason::sleep, std::memory_order_relaxed);
   g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
   g->blocked_line.store(where.line(), std::memory_order_relaxed);
-  g->blocked_since.store(t->w->coarse_now, std::memory_order_relaxed);
+  g->blocked_since.store(t->w ? t->w->coarse_now : now_ns(), std::memory_order_relaxed);
   g->counted_blocked = false;
   t->m->sleep_timer = &tm;
   switch_out(post_action::sleep);

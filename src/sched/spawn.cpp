@@ -15,13 +15,16 @@
 namespace goro::detail {
 
 void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
-  record_cache* cache = ts()->w ? &ts()->w->records : nullptr;
-  goroutine* g = record_get(cache);
+  goroutine* g;
+  {
+    worker_hold hold(ts());
+    g = record_get(hold.w ? &hold.w->records : nullptr);
+  }
   void* mem;
   try {
     mem = closure_alloc(g, size, align);
   } catch (...) {
-    record_put(cache, g);
+    goroutine_abandon(g);
     throw;
   }
   *out = g;
@@ -30,7 +33,8 @@ void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
 
 void goroutine_abandon(goroutine* g) noexcept {
   closure_free(g);
-  record_put(ts()->w ? &ts()->w->records : nullptr, g);
+  worker_hold hold(ts());
+  record_put(hold.w ? &hold.w->records : nullptr, g);
 }
 
 namespace {
@@ -41,6 +45,9 @@ bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& w
             std::uint64_t id) {
   sched_state& s = S();
   thread_state* t = ts();
+  worker_hold hold(t);
+  worker* w = hold.w;
+  if (!id) id = id_get(w ? &w->ids : nullptr);
   g->ops = ops;
   g->id.store(id, std::memory_order_relaxed);
   g->parent_id.store(t->g ? t->g->id.load(std::memory_order_relaxed) : 0,
@@ -57,11 +64,10 @@ bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& w
   g->park.g = g;
   GORO_DCHECK(g->state.load(std::memory_order_relaxed) == g_state::dead);
   g->state.store(g_state::runnable, std::memory_order_relaxed);
-  if (worker* w = t->w)
+  if (w)
     owner_add(w->live_delta, 1);
   else
     s.global_live.fetch_add(1, std::memory_order_relaxed);
-  worker* w = t->w;
   if (w && !s.debug_migrate && w->id < s.procs.load(std::memory_order_relaxed)) {
     // Like Go: the new goroutine runs next; the one it displaces is queued for anyone to steal.
     // acq_rel: pairs with take_local()'s exchange; the new goroutine is published to it.
@@ -88,8 +94,14 @@ void goroutine_launch(goroutine* g, const closure_ops* ops, const goro::source_l
   // A goroutine that has filled its worker's run queue yields, as Go's preemption would make it
   // do eventually: the goroutines it made run while their records and stacks are still hot,
   // instead of piling up by the million in the global queue.
-  if (launch(g, ops, where, id_get(ts()->w ? &ts()->w->ids : nullptr)) && current_g())
+  if (launch(g, ops, where, 0) && current_g()) {
     switch_out(post_action::yield);
+    return;
+  }
+  // A spawner the monitor detached from its worker (it ran too long) gets back in line for
+  // one: spawning from a detached thread would queue every goroutine globally.
+  thread_state* t = ts();
+  if (t->g && t->m && t->m->detached) switch_out(post_action::requeue);
 }
 
 void run_main(void (*fn)(void*), void* arg, const options& opts,

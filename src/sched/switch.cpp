@@ -59,6 +59,47 @@ void prepare_run(machine* m, worker* w, goroutine* g) {
   owner_add(w->schedtick, 1);
 }
 
+// finish_previous() for a machine without a worker (the monitor took it while g ran): what
+// g asked for, through the shared structures a plain thread uses.
+void finish_detached(post_action a, goroutine* g, machine* m) {
+  sched_state& s = S();
+  g->switched_out = true;
+  switch (a) {
+    case post_action::park:
+      g->state.store(g_state::waiting, std::memory_order_relaxed);
+      if (g->counted_blocked) s.global_blocked.fetch_add(1, std::memory_order_relaxed);
+      if (m->unlock_fn) m->unlock_fn(m->unlock_arg);  // from here on, g may be woken
+      break;
+    case post_action::sleep:
+      g->state.store(g_state::waiting, std::memory_order_relaxed);
+      // Idle workers sleep until the earliest deadline they know of: tell them.
+      if (timer_add(m->sleep_timer, kThreadHeapId)) wake_any_idle();
+      break;
+    case post_action::exit:
+      s.global_stacks.fetch_sub(1, std::memory_order_relaxed);
+      stack_prepare_reuse(g->stk);
+      s.pool.put(&g->stk, 1);
+      g->stk = stack{};
+#ifdef GORO_TSAN
+      __tsan_destroy_fiber(g->tsan_fiber);
+      g->tsan_fiber = nullptr;
+#endif
+      g->state.store(g_state::dead, std::memory_order_relaxed);
+      s.global_live.fetch_sub(1, std::memory_order_relaxed);
+      g->id.store(0, std::memory_order_relaxed);
+      record_put(nullptr, g);
+      break;
+    case post_action::yield:
+    case post_action::move:
+    case post_action::requeue:
+      g->state.store(g_state::runnable, std::memory_order_relaxed);
+      push_global(g);
+      break;
+    case post_action::none:
+      break;
+  }
+}
+
 // Runs on whatever got control after a goroutine switched away (g0 or the next goroutine, on
 // another stack): carries out what that goroutine asked for. Its context is saved by now, so
 // this is where a parked goroutine's lock is released.
@@ -75,6 +116,10 @@ void finish_previous(machine* m) {
     return;
   }
   worker* w = m->p;
+  if (!w) {
+    finish_detached(a, g, m);
+    return;
+  }
   if (a == post_action::exit) {
     if (g->switched_out)
       w->quick_exits = 0;
@@ -144,6 +189,9 @@ goroutine* next_direct(worker* w) noexcept {
   auto* g = static_cast<goroutine*>(arg);
   fiber_entered();
   finish_previous(ts()->m);
+  // Our own code from here: the monitor may take the worker (hold.cpp). release: as in
+  // ~worker_hold().
+  ts()->m->busy.store(0, std::memory_order_release);
   *errno_ptr() = 0;
   try {
     g->ops->run(g->closure);
@@ -171,7 +219,13 @@ GORO_NO_TSAN void switch_out(post_action a) {
   machine* m = t->m;
   goroutine* g = t->g;
   GORO_DCHECK(m && g && m->cur == g && m->action == post_action::none);
-  GORO_DCHECK(m->p || a == post_action::requeue);
+  // Into the runtime until g runs again (busy is cleared where it resumes): from here the
+  // monitor cannot take the worker, and a request it made is settled now (hold.cpp).
+  if (!m->busy.load(std::memory_order_relaxed)) {
+    m->busy.store(1, kHoldOrder);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // see kHoldOrder
+    if (m->claim.load(kHoldOrder) != 0) resolve_claim(t);
+  }
   g->saved_errno = *m->errno_addr;
   g->eh = *m->eh_addr;
   *m->eh_addr = eh_state{};
@@ -197,27 +251,39 @@ GORO_NO_TSAN void switch_out(post_action a) {
   finish_previous(m);
   *m->errno_addr = g->saved_errno;
   *m->eh_addr = g->eh;
+  // Back to g's own code. release: as in ~worker_hold().
+  m->busy.store(0, std::memory_order_release);
 }
 
 // A goroutine that meets another worker's goroutines on its channel locks this often in one
 // run moves to that worker.
 constexpr unsigned kMoveAfterContentions = 16;
 
-void note_lock_contention(int rival_slot) noexcept {
-  thread_state* t = ts();
-  worker* w = t->w;
-  if (!w || !t->g || S().debug_migrate) return;
+namespace {
+
+// Whether the calling goroutine should move to worker `target` (see note_lock_contention).
+bool should_move(thread_state* t, unsigned target) noexcept {
+  worker_hold hold(t);
+  worker* w = hold.w;
   // Only towards a lower-numbered worker: two goroutines contending from both sides must not
   // swap places; everyone converges on the lowest worker involved.
-  auto target = static_cast<unsigned>(rival_slot - 1);
-  if (target >= w->id) return;
+  if (!w || !t->g || S().debug_migrate || target >= w->id) return false;
   std::uint64_t tick = w->schedtick.load(std::memory_order_relaxed);
   if (w->contention_tick != tick) {
     w->contention_tick = tick;
     w->contentions = 0;
   }
-  if (++w->contentions < kMoveAfterContentions) return;
+  if (++w->contentions < kMoveAfterContentions) return false;
   w->contentions = 0;
+  return true;
+}
+
+}  // namespace
+
+void note_lock_contention(int rival_slot) noexcept {
+  thread_state* t = ts();
+  const auto target = static_cast<unsigned>(rival_slot - 1);
+  if (!should_move(t, target)) return;
   t->m->move_target = target;
   switch_out(post_action::move);
 }

@@ -90,21 +90,28 @@ struct worker {
   std::int64_t watch_ns = 0;     // how long the next watch sleep lasts (adapts; see steal.cpp)
   std::uint64_t moves_seen = 0;  // sched_state::moves when this worker last stole as a watcher
 
-  // Who holds the worker (blocking.cpp has the protocol). p_running: its holder; p_syscall: its
-  // holder runs a goroutine inside blocking() and does not touch the worker, which the holder
-  // (on return) or the monitor may claim with a CAS back to p_running. release on the way to
-  // p_syscall, acquire on the CAS out of it: the claimer sees what the last holder wrote.
-  std::atomic<std::uint32_t> status{0};
+  // Who holds the worker (blocking.cpp has the protocol): a generation, counted up each time
+  // the monitor takes the worker from a call, times two, plus kInSyscall while the holder runs
+  // a goroutine inside blocking() and does not touch the worker, which the holder (on return)
+  // or the monitor may claim with a CAS out of that exact value. The generation makes a
+  // returning holder's CAS fail after the worker was taken and its next holder entered a call
+  // of its own (the value would otherwise be the same: ABA). release on the way in, acquire on
+  // the CAS out: the claimer sees what the last holder wrote.
+  std::atomic<std::uint64_t> status{0};
   // Incremented by the holder on each entry to blocking(); the monitor takes the worker only
   // from a call it has seen twice (Go's syscalltick), i.e. one that lasted a monitor period.
   std::atomic<std::uint64_t> syscall_tick{0};
+  // The machine holding the worker. Written when the worker changes hands (start_machine(),
+  // by the thread that gave it up or took it); read by the monitor, which is the only one to
+  // take a worker from its holder (hold.cpp), so its own read is never stale.
+  std::atomic<machine*> holder{nullptr};
   std::uint64_t seen_syscall_tick = 0;  // monitor thread only
   std::uint64_t seen_schedtick = 0;     // monitor thread only
+  machine* seen_holder = nullptr;       // monitor thread only
   std::int64_t seen_since = 0;          // monitor thread only: when it saw those ticks first
 };
 
-inline constexpr std::uint32_t p_running = 0;
-inline constexpr std::uint32_t p_syscall = 1;
+inline constexpr std::uint64_t kInSyscall = 1;
 
 // A thread of the runtime (Go's M). Its fields are its own thread's, except park_word (any),
 // worker (see below) and spare_next (spare_lock).
@@ -128,7 +135,18 @@ struct machine {
   // any: set to 1 (release) by whoever hands this spare a worker, reset by the machine.
   alignas(64) std::atomic<std::uint32_t> park_word{0};
   machine* spare_next = nullptr;  // spare_lock
+  // The hold protocol (hold.cpp): busy is written by this machine only, 1 while it may touch
+  // its worker (on g0, inside the runtime), 0 while a goroutine runs its own code; claim is
+  // the monitor's request for the worker (kClaimAsked) and its grant (kClaimTaken), which this
+  // machine cancels (back to 0) if it sees the request first.
+  std::atomic<std::uint32_t> busy{1};
+  std::atomic<std::uint32_t> claim{0};
+  bool detached = false;  // runs a goroutine whose worker the monitor took (until its g0)
+  std::uint64_t syscall_status = 0;  // the status it stored entering blocking()
 };
+
+inline constexpr std::uint32_t kClaimAsked = 1;
+inline constexpr std::uint32_t kClaimTaken = 2;
 
 struct sched_state {
   // workers[i] exists for every i < nworkers before any thread starts (start_workers()).
@@ -157,12 +175,18 @@ struct sched_state {
   std::atomic<int> nthreads{0};      // machines alive, plus the monitor; relaxed (a count)
   std::atomic<int> threads_made{0};  // machines ever started, for max_threads
   int max_threads = 0;               // fixed before the first thread starts
+  // Machines running a goroutine without a worker (taken by the monitor from a goroutine that
+  // ran too long), and their cap: the monitor takes no more workers past it.
+  std::atomic<int> ndetached{0};
+  int max_detached = 0;           // fixed when the runtime starts
+  bool may_take_running = false;  // the hold protocol's barrier works here (hold.cpp)
 
   // Non-workers' counters (see worker::live_delta): RMWs, relaxed (only sums are read, and
   // only trusted when every worker is idle).
   std::atomic<std::int64_t> global_live{0};
   std::atomic<std::int64_t> global_blocked{0};
-  std::atomic<int> threads_blocked{0};  // plain threads parked inside goro calls
+  std::atomic<std::int64_t> global_stacks{0};  // stacks returned by detached machines (negative)
+  std::atomic<int> threads_blocked{0};         // plain threads parked inside goro calls
   std::atomic<std::uint64_t> thread_wakes{0};
   int extra_threads = 0;  // threads the sanitizer runtime starts behind our back; start_mutex
 };
@@ -182,6 +206,57 @@ std::int64_t sum_over_workers(std::atomic<std::int64_t> worker::*counter) noexce
 inline bool has_queued(const worker* v) noexcept {
   return v->q.size() || v->runnext.load(std::memory_order_relaxed) || v->inbox.size();
 }
+
+// ---- Holding a worker from a goroutine (hold.cpp) ---------------------------------------------
+
+// The memory order of the hold protocol's machine side: a compiler barrier suffices, because
+// the monitor makes every thread of the process run a full barrier (membarrier) between its
+// request and its look at `busy`. TSan does not model membarrier: there both sides are seq_cst.
+#ifdef GORO_TSAN
+inline constexpr std::memory_order kHoldOrder = std::memory_order_seq_cst;
+#else
+inline constexpr std::memory_order kHoldOrder = std::memory_order_relaxed;
+#endif
+
+// The monitor asked for or took our worker: cancels a request, or lets the worker go (the
+// caller then has none).
+worker* resolve_claim(thread_state* t) noexcept;
+
+// A goroutine's hold on its machine's worker, for the runtime calls that touch it without
+// switching (ready, go, ...): `w` is the worker, or null when the caller has none (a plain
+// thread, inside blocking(), or the monitor took it), and the caller then acts as a plain
+// thread does. While held, the monitor cannot take the worker. Nested holds (on g0, or inside
+// a switch) cost one load.
+class worker_hold {
+ public:
+  explicit worker_hold(thread_state* t) noexcept : t_(t) {
+    machine* m = t->m;
+    w = t->w;
+    if (!m || !w || m->busy.load(std::memory_order_relaxed)) return;
+    m->busy.store(1, kHoldOrder);
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // see kHoldOrder
+    set_ = true;
+    if (m->claim.load(kHoldOrder) != 0) [[unlikely]]
+      w = resolve_claim(t);
+  }
+  ~worker_hold() {
+    // release: pairs with the monitor's acquire load of busy; what we wrote to the worker is
+    // visible to whoever it hands the worker to.
+    if (set_) t_->m->busy.store(0, std::memory_order_release);
+  }
+  worker_hold(const worker_hold&) = delete;
+  worker_hold& operator=(const worker_hold&) = delete;
+  worker* w;
+
+ private:
+  thread_state* t_;
+  bool set_ = false;
+};
+
+// The monitor's side: registers for the barrier (false: the kernel lacks it, and the monitor
+// never takes a worker from a running goroutine), and runs it.
+bool hold_barrier_init() noexcept;
+void hold_barrier() noexcept;
 
 // ---- Waking and idling (wake.cpp) ------------------------------------------------------------
 
