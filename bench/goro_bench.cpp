@@ -1,8 +1,14 @@
-// goro-bench: the ten workloads of ../shared/peers/SPEC.md on goro, with the peers' CLI, output
+// goro-bench: the workloads of ../shared/peers/SPEC.md on goro, with the peers' CLI, output
 // line and validation. goro plugs in as one more runtime policy of the shared workloads.hpp, so
-// the Go, Boost.Fiber, threads and goro columns of bench/compare.sh time identical code.
+// the Go, Boost.Fiber, threads and goro columns of bench/compare.sh time identical code. The
+// three workloads of the OS boundary (syscall, blocking, hog) exist only in Go's peer; they
+// are written here after gobench's, with goro::blocking() where Go enters its syscall state.
 //
 //   goro-bench WORKLOAD [N]        GORO_MAXPROCS=P selects the worker count (default: #cores)
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -107,13 +113,128 @@ unsigned max_procs() {
   return hc ? hc : 1;
 }
 
+// syscall: 4 goroutines make N getppid calls in all, each through goro::blocking().
+Result syscall_short(i64 n) {
+  constexpr int k = 4;
+  n -= n % k;
+  const pid_t want = getppid();
+  goro::wait_group wg;
+  std::atomic<i64> bad{0};
+  wg.add(k);
+  Timer t;
+  for (int g = 0; g < k; g++) {
+    goro::go([&] {
+      i64 wrong = 0;
+      for (i64 i = 0; i < n / k; i++) wrong += goro::blocking([] { return getppid(); }) != want;
+      bad.fetch_add(wrong);
+      wg.done();
+    });
+  }
+  wg.wait();
+  double ns = t.ns();
+  check(bad.load() == 0, "syscall: getppid returned another value");
+  return {n, ns, ""};
+}
+
+// blocking: N goroutines each make 10 calls that block their thread for 1 ms (nanosleep).
+Result blocking_calls(i64 n) {
+  goro::wait_group wg;
+  std::atomic<i64> calls{0};
+  wg.add(static_cast<int>(n));
+  Timer t;
+  for (i64 i = 0; i < n; i++) {
+    goro::go([&] {
+      for (int r = 0; r < 10; r++) {
+        goro::blocking([] {
+          timespec ts{0, 1'000'000};
+          nanosleep(&ts, nullptr);
+        });
+        calls.fetch_add(1);
+      }
+      wg.done();
+    });
+  }
+  wg.wait();
+  double ns = t.ns();
+  check(calls.load() == 10 * n && ns >= 10e6, "blocking: missing calls or under 10 ms");
+  char buf[64];
+  std::snprintf(buf, sizeof buf, " wall_ms=%.2f vs_ideal=%.2f", ns / 1e6, ns / 10e6);
+  return {n, ns, buf};
+}
+
+// hog: 2 x max_procs goroutines compute without ever entering the scheduler while one more
+// sleeps 1 ms N times. Timed from the first spawn to the sleeper's last wakeup (ideal N ms).
+Result hog(i64 n) {
+  const int hogs = 2 * static_cast<int>(max_procs());
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> sink{0};
+  goro::wait_group wg;
+  wg.add(hogs + 1);
+  Timer t;
+  for (int h = 0; h < hogs; h++) {
+    goro::go([&] {
+      std::uint64_t x = 1;
+      while (!stop.load(std::memory_order_relaxed)) {
+        for (int i = 0; i < 1000; i++) x = x * 6364136223846793005ull + 1442695040888963407ull;
+      }
+      sink.fetch_add(x & 1);
+      wg.done();
+    });
+  }
+  double ns = 0;
+  goro::go([&] {
+    for (i64 i = 0; i < n; i++) goro::sleep_for(std::chrono::milliseconds(1));
+    ns = t.ns();
+    stop.store(true);
+    wg.done();
+  });
+  wg.wait();
+  check(ns >= static_cast<double>(n) * 1e6, "hog: finished under N ms");
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " hogs=%d wall_ms=%.2f vs_ideal=%.2f", hogs, ns / 1e6,
+                ns / (static_cast<double>(n) * 1e6));
+  return {n, ns, buf};
+}
+
+// The OS-boundary workloads, with bench_main's CLI and output line; -1 when argv names none.
+int os_boundary_main(int argc, char** argv, const std::string& tag) {
+  struct entry {
+    const char* name;
+    i64 def_n;
+    Result (*run)(i64);
+  };
+  static const entry table[] = {
+      {"syscall", 4'000'000, syscall_short}, {"blocking", 200, blocking_calls}, {"hog", 20, hog}};
+  if (argc < 2 || argc > 3) return -1;
+  for (const entry& e : table) {
+    if (std::string(argv[1]) != e.name) continue;
+    i64 n = e.def_n;
+    if (argc == 3) {
+      char* end;
+      n = std::strtoll(argv[2], &end, 10);
+      if (*end || n < 1) {
+        std::fprintf(stderr, "bad N: %s\n", argv[2]);
+        return 2;
+      }
+    }
+    Result r = e.run(n);
+    std::printf("%s N=%lld ns_per_op=%.1f ops_per_s=%.0f maxrss_kb=%ld%s%s\n", e.name,
+                static_cast<long long>(r.n), r.ns / static_cast<double>(r.n),
+                static_cast<double>(r.n) / (r.ns / 1e9), maxrss_kb(), tag.c_str(), r.extra.c_str());
+    return 0;
+  }
+  return -1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // bench_main runs as goroutine 1, like Go's main; on a failed check it calls std::_Exit(1).
   int rc = 2;
   goro::run([&] {
-    rc = bench_main<GoroRT>(argc, argv, "goro-bench", " maxprocs=" + std::to_string(max_procs()));
+    const std::string tag = " maxprocs=" + std::to_string(max_procs());
+    rc = os_boundary_main(argc, argv, tag);
+    if (rc < 0) rc = bench_main<GoroRT>(argc, argv, "goro-bench", tag);
   });
   std::fflush(stdout);
   return rc;

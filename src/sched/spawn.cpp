@@ -3,6 +3,7 @@
 // Invariants: a record handed out by goroutine_alloc() is dead and off every list until
 // goroutine_launch() makes it runnable (or goroutine_abandon() returns it); run() is not
 // re-entered (run_active), and its caller counts as a blocked plain thread while it waits.
+#include <new>
 #include <stdexcept>
 
 #include "base/check.hpp"
@@ -18,7 +19,11 @@ void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
   goroutine* g;
   {
     worker_hold hold(ts());
-    g = record_get(hold.w ? &hold.w->records : nullptr);
+    try {
+      g = record_get(hold.w ? &hold.w->records : nullptr);
+    } catch (const std::bad_alloc&) {
+      fatal_error(nullptr, "runtime: out of memory");  // as Go: no goroutine without a record
+    }
   }
   void* mem;
   try {

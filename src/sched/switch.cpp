@@ -21,6 +21,8 @@
 //    switch by the compiler: see goroutine.hpp).
 #include "fiber/switch.hpp"
 
+#include <new>
+
 #include "base/check.hpp"
 #include "diag/diag.hpp"
 #include "sched/worker.hpp"
@@ -45,7 +47,11 @@ void prepare_run(machine* m, worker* w, goroutine* g) {
   GORO_DCHECK(g->state.load(std::memory_order_relaxed) == g_state::runnable);
   GORO_DCHECK(m->cur == nullptr || m->cur == m->prev);
   if (!g->stk) {
-    g->stk = w->stacks.take(S().pool);
+    try {
+      g->stk = w->stacks.take(S().pool);
+    } catch (const std::bad_alloc&) {
+      fatal_error(nullptr, "runtime: out of memory");
+    }
     owner_add(w->stacks_delta, 1);
     g->sp = ctx_make(g->stk.top(), goroutine_main, g);
 #ifdef GORO_TSAN

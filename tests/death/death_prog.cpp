@@ -8,6 +8,8 @@
 // marked call on one line: compilers disagree on which line of a multi-line call
 // goro::source_location reports.
 #include <stdio.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -250,6 +252,42 @@ void stack_overflow() {
   wg.wait();                                     // @mark(overflow_wait)
 }
 
+// ---- the OS boundary ----------------------------------------------------------------------
+
+// Run with GORO_MAXPROCS=1 and GORO_MAXTHREADS=4: every goroutine blocks for ever in a read
+// inside goro::blocking(), so each one's processor goes to a new thread, until the limit.
+// Each is seen in [syscall] before the next starts, so the dump is the same every time.
+void thread_exhaustion() {
+  int fds[2];
+  if (pipe(fds) != 0) std::abort();
+  const int r = fds[0];
+  auto reader = [r] {
+    char c;
+    goro::blocking([&] { return read(r, &c, 1); });  // @mark(exhaust_read)
+  };
+  for (std::uint64_t id = 2;; id++) {
+    goro::go(reader);  // @mark(exhaust_go)
+    wait_until_blocked(id, "syscall");
+  }
+}
+
+// Run with GORO_STACK_SIZE=1 GiB: main() caps the address space before goro::run, so the main
+// goroutine's stack cannot be mapped (the scenario itself never runs).
+void cap_address_space() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) pages = 0;
+    std::fclose(f);
+  }
+  rlimit lim{};
+  getrlimit(RLIMIT_AS, &lim);
+  // Room for the runtime's threads and the report, far below one stack.
+  lim.rlim_cur =
+      static_cast<rlim_t>(pages) * static_cast<rlim_t>(sysconf(_SC_PAGESIZE)) + (256u << 20);
+  if (setrlimit(RLIMIT_AS, &lim) != 0) std::abort();
+}
+void out_of_memory() { std::abort(); }  // never reached
+
 // SIGQUIT from a plain thread while goroutines are blocked: the runtime dumps every goroutine
 // and exits with status 2, like Go.
 void sigquit() {
@@ -371,6 +409,8 @@ const std::map<std::string, void (*)()> scenarios = {
     {"mutex_destroyed_locked", mutex_destroyed_locked},
     {"mutex_destroyed_waited_on", mutex_destroyed_waited_on},
     {"stack_overflow", stack_overflow},
+    {"thread_exhaustion", thread_exhaustion},
+    {"out_of_memory", out_of_memory},
     {"sigquit", sigquit},
     {"leak", leak},
     {"leak_several", leak_several},
@@ -387,6 +427,7 @@ int main(int argc, char** argv) {
     return 64;
   }
   const auto scenario = scenarios.at(argv[1]);
+  if (std::string(argv[1]) == "out_of_memory") cap_address_space();
   goro::run(scenario);  // @mark(run)
   // Only the leak-check scenarios get here (and only if the runtime lets them).
   run_returned.store(true);

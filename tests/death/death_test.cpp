@@ -343,6 +343,34 @@ TEST(fatal, StackOverflow) {
                "\tcreated by goro::run at {F}:{run}\n");
 }
 
+// Past max_threads the program ends as Go's does. One processor, four threads allowed: three
+// goroutines blocked for ever in blocking() take a thread each, the fourth's is one too many.
+TEST(fatal, ThreadExhaustion) {
+  std::string want =
+      "runtime: program exceeds 4-thread limit\n"
+      "fatal error: thread exhaustion\n"
+      "\n"
+      "goroutine 1 [runnable]:\n"
+      "\tcreated by goro::run at {F}:{run}\n";
+  for (int id = 2; id <= 5; id++)
+    want += "\ngoroutine " + std::to_string(id) +
+            " [syscall]:\n\tblocked at {F}:{exhaust_read}\n\tcreated by goroutine 1 at "
+            "{F}:{exhaust_go}\n";
+  expect_report("thread_exhaustion", want, 2, {"GORO_MAXPROCS=1", "GORO_MAXTHREADS=4"});
+}
+
+// A goroutine stack that cannot be mapped ends the program: Go's "runtime: out of memory".
+// Not under the sanitizers, whose own allocators die first under RLIMIT_AS.
+TEST(fatal, OutOfMemory) {
+  if (goro_test::sanitized) GTEST_SKIP() << "RLIMIT_AS kills the sanitizer runtime first";
+  expect_report("out_of_memory",
+                "fatal error: runtime: out of memory\n"
+                "\n"
+                "goroutine 1 [runnable]:\n"
+                "\tcreated by goro::run at {F}:{run}\n",
+                2, {"GORO_STACK_SIZE=1073741824"});
+}
+
 TEST(fatal, SigquitDumpsAndExits) {
   expect_death("sigquit",
                "SIGQUIT: quit\n"
