@@ -8,6 +8,8 @@
 # preprocessor, where -Wpedantic complains about assembler syntax it does not understand.
 
 option(GORO_WERROR "Build goro's own targets with -Wall -Wextra -Wpedantic -Werror" OFF)
+option(GORO_THREAD_SAFETY
+       "clang: check goro's own targets with the thread-safety analysis (-Wthread-safety)" OFF)
 
 add_library(goro_warnings INTERFACE)
 add_library(goro::warnings ALIAS goro_warnings)
@@ -31,4 +33,13 @@ if(GORO_WERROR)
   elseif(MSVC)
     target_compile_options(goro_warnings INTERFACE $<$<COMPILE_LANGUAGE:CXX>:/W4 /WX>)
   endif()
+endif()
+
+# The capability annotations (goro/detail/thread_annotations.hpp) checked: which lock guards
+# which field, which functions need a lock held. An error with GORO_WERROR, like the rest.
+if(GORO_THREAD_SAFETY)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "GORO_THREAD_SAFETY needs clang (the analysis is clang's)")
+  endif()
+  target_compile_options(goro_warnings INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-Wthread-safety>)
 endif()

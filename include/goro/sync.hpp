@@ -10,6 +10,7 @@
 
 #include "goro/detail/core.hpp"
 #include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "goro/source_location.hpp"
 
 namespace goro {
@@ -68,7 +69,7 @@ class wait_group {
   // source_location unused: the line sits in lock_'s padding).
   std::uint_least32_t created_line_;
   std::atomic<std::int64_t> count_{0};
-  detail::wait_queue waiters_;  // guarded by lock_
+  detail::wait_queue waiters_ GORO_GUARDED_BY(lock_);
   const char* created_file_;
 };
 
@@ -78,6 +79,13 @@ class wait_group {
 // to the longest waiter. Memory ordering: an unlock() happens before the lock() it lets succeed.
 // Like Go's, it is not tied to a goroutine: any goroutine or thread may unlock it.
 //
+// Clang's thread-safety analysis (-Wthread-safety): a mutex is a capability, so fields marked
+// __attribute__((guarded_by(mu))) (or a macro library's GUARDED_BY(mu)) are checked against
+// mu.lock() and mu.unlock(). The analysis follows one function: a mutex locked by one goroutine
+// and unlocked by another, as Go allows, needs no_thread_safety_analysis on both. libstdc++'s
+// std::lock_guard carries no annotations (libc++'s does, with
+// _LIBCPP_ENABLE_THREAD_SAFETY_ANNOTATIONS), so there use a guard class that does.
+//
 // Lifetime: destroying a mutex that is locked (held, or held and waited on) ends the program
 // like a panic, as for wait_group above:
 //   panic: goro::mutex destroyed while locked (created at file.cpp:12)
@@ -85,7 +93,7 @@ class wait_group {
 // This includes a global mutex still locked when the program exits and static destructors
 // run; one that may be (a goroutine parked holding it) is best never destroyed:
 // `goro::mutex& m = *new goro::mutex;`.
-class mutex {
+class GORO_CAPABILITY("mutex") mutex {
  public:
   // Not explicit, for the same reason as wait_group's. constexpr: a global mutex is
   // constant-initialized.
@@ -101,18 +109,18 @@ class mutex {
       destroyed_locked(s);
   }
 
-  void lock(goro::source_location where = goro::source_location::current()) {
+  void lock(goro::source_location where = goro::source_location::current()) GORO_ACQUIRE() {
     std::uint32_t expected = 0;
     // acquire: pairs with the release in unlock().
     if (state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire)) return;
     lock_slow(where);
   }
-  bool try_lock() noexcept {
+  bool try_lock() noexcept GORO_TRY_ACQUIRE(true) {
     std::uint32_t expected = 0;
     // acquire: pairs with unlock()'s release.
     return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire);
   }
-  void unlock() {
+  void unlock() GORO_RELEASE() {
     std::uint32_t expected = kLocked;
     // release: pairs with the acquire in lock()/try_lock().
     if (state_.compare_exchange_strong(expected, 0, std::memory_order_release)) return;
@@ -129,7 +137,7 @@ class mutex {
   std::atomic<std::uint32_t> state_{0};
   std::uint_least32_t created_line_;  // the creation site, for the destroyed-while-locked
   detail::spinlock lock_;             // panic only (with created_file_); lock_ guards waiters_
-  detail::wait_queue waiters_;        // and the kWaiters bit's meaning
+  detail::wait_queue waiters_ GORO_GUARDED_BY(lock_);  // and the kWaiters bit's meaning
   const char* created_file_;
 };
 

@@ -18,15 +18,22 @@
 #include <algorithm>
 #include <new>
 
+#include "goro/detail/thread_annotations.hpp"
+
 namespace goro::detail {
 
 namespace {
 
-struct lock_set {
+// The channels of a select, locked together. A capability of its own for the thread-safety
+// analysis, which names locks by expression and so cannot follow a run-time set of them: the
+// analysis checks that select_block() holds the set wherever it touches a case's channel and
+// releases it on every path; the members below that take, release or use the channels' own
+// locks are not analysed, each for that reason.
+struct GORO_CAPABILITY("mutex") lock_set {
   select_case* cases;
   const std::uint16_t* order;  // indices into cases, by channel address, duplicates removed
   std::size_t n;
-  void lock() const noexcept {
+  GORO_NO_THREAD_SAFETY_ANALYSIS void lock() const noexcept GORO_ACQUIRE() {
     for (std::size_t i = 0; i < n; i++) cases[order[i]].c->select_lock();
   }
   // In reverse address order, the lowest lock last, and nothing of *this is read after it.
@@ -38,17 +45,33 @@ struct lock_set {
   // unlock; after that it may return and reuse the frame at once (Go's selunlock has the same
   // argument). Releasing the lowest last also keeps it from taking some locks and spinning on
   // the others while we still hold them.
-  void unlock() const noexcept {
+  GORO_NO_THREAD_SAFETY_ANALYSIS void unlock() const noexcept GORO_RELEASE() {
     const select_case* cs = cases;
     const std::uint16_t* ord = order;
     for (std::size_t i = n; i-- > 0;) cs[ord[i]].c->select_unlock();
   }
-};
+  // Pass 2: parks; the worker calls unlock() once the goroutine's context is saved, on its own
+  // stack (a thread: before it sleeps), which the analysis cannot follow.
+  GORO_NO_THREAD_SAFETY_ANALYSIS void park_releasing(parker* self,
+                                                     const goro::source_location& where)
+      GORO_RELEASE() {
+    park(
+        self, [](void* p) GORO_NO_THREAD_SAFETY_ANALYSIS { static_cast<lock_set*>(p)->unlock(); },
+        this, wait_reason::select, where);
+  }
 
-// lock held for c. Completes case i if it can; returns the result.
-[[gnu::always_inline]] inline op_result try_case(select_case& sc, waiter** wake) {
-  return sc.c->select_try(sc.is_send, sc.elem, wake);
-}
+  // The select protocol on case i's channel, whose lock the set holds.
+  GORO_NO_THREAD_SAFETY_ANALYSIS op_result try_case(std::size_t i, waiter** wake) const
+      GORO_REQUIRES(this) {
+    return cases[i].c->select_try(cases[i].is_send, cases[i].elem, wake);
+  }
+  GORO_NO_THREAD_SAFETY_ANALYSIS void enqueue(std::size_t i, waiter* w) const GORO_REQUIRES(this) {
+    cases[i].c->select_register(cases[i].is_send, w);
+  }
+  GORO_NO_THREAD_SAFETY_ANALYSIS void dequeue(std::size_t i, waiter* w) const GORO_REQUIRES(this) {
+    cases[i].c->select_unregister(cases[i].is_send, w);
+  }
+};
 
 // A case that completed with `r` (ok or closed): record it, or panic for a closed send.
 std::size_t finish(select_case* cases, std::size_t i, op_result r) {
@@ -84,7 +107,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
   locks.lock();
   for (std::size_t k = 0; k < npoll; k++) {
     waiter* wake = nullptr;
-    op_result r = try_case(cases[poll[k]], &wake);
+    op_result r = locks.try_case(poll[k], &wake);
     if (r == op_result::not_ready) continue;
     locks.unlock();
     if (wake) unpark(wake->who);
@@ -104,11 +127,9 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
     w.elem = cases[i].elem;
     w.sel = &st;
     w.case_index = static_cast<std::uint32_t>(i);
-    cases[i].c->select_register(cases[i].is_send, &w);
+    locks.enqueue(i, &w);
   }
-  park(
-      self, [](void* p) { static_cast<lock_set*>(p)->unlock(); }, &locks, wait_reason::select,
-      where);
+  locks.park_releasing(self, where);
   // acquire: pairs with the waker's CAS; it wrote winner and the value before unparking us.
   while (st.done.load(std::memory_order_acquire) == 0) {
     // Thread parkers can in principle wake spuriously; goroutines never do.
@@ -121,7 +142,7 @@ std::size_t finish(select_case* cases, std::size_t i, op_result r) {
   for (std::size_t k = 0; k < npoll; k++) {
     std::size_t i = poll[k];
     if (&waiters[i] == win) continue;
-    cases[i].c->select_unregister(cases[i].is_send, &waiters[i]);
+    locks.dequeue(i, &waiters[i]);
   }
   locks.unlock();
   return finish(cases, win->case_index, win->success ? op_result::ok : op_result::closed);
@@ -149,9 +170,10 @@ std::size_t select_impl(select_case* cases, std::size_t n, bool has_default, std
     select_case& sc = cases[poll[k]];
     bool not_ready = sc.is_send ? sc.c->send_not_ready_relaxed() : sc.c->recv_not_ready_relaxed();
     if (not_ready) continue;
-    const op_result r = sc.c->poll_locked([&](auto wake) __attribute__((always_inline)) {
-      return try_case(sc, wake);
-    });
+    const int rival = sc.c->lock_noting_rival();
+    waiter* wake = nullptr;
+    const op_result r = sc.c->select_try(sc.is_send, sc.elem, &wake);
+    sc.c->unlock_after(r, wake, rival);
     if (r != op_result::not_ready) return finish(cases, poll[k], r);
   }
   // One poll is a snapshot of one channel; several polls are not a snapshot of all of them.

@@ -34,6 +34,7 @@
 #include "fiber/fiber.hpp"
 #include "fiber/switch.hpp"
 #include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #ifdef GORO_ASAN
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/lsan_interface.h>
@@ -89,7 +90,7 @@ std::size_t page_size() noexcept {
 
 struct pool_state {
   spinlock lock;
-  std::vector<stack> free;         // guarded by lock
+  std::vector<stack> free GORO_GUARDED_BY(lock);
   std::atomic<int> guard_mode{0};  // 0 unknown, 1 madvise guards, 2 mprotect guards
   std::atomic<std::size_t> protected_guards{0};
   std::atomic<std::size_t> next_chunk{kMinStacksPerChunk};  // stacks in the next mapping

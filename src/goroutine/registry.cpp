@@ -12,6 +12,7 @@
 #include <new>
 
 #include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "goroutine/goroutine.hpp"
 
 namespace goro::detail {
@@ -33,13 +34,13 @@ struct record_batch {
 
 struct registry {
   spinlock allg_lock;
-  goroutine* slab = nullptr;  // guarded by allg_lock
-  std::size_t slab_left = 0;  // guarded by allg_lock
+  goroutine* slab GORO_GUARDED_BY(allg_lock) = nullptr;
+  std::size_t slab_left GORO_GUARDED_BY(allg_lock) = 0;
   std::atomic<goroutine**> allg_segs[kMaxSegs] = {};
   std::atomic<std::size_t> allg_count{0};
 
   spinlock gfree_lock;
-  record_batch* gfree_batches = nullptr;  // guarded by gfree_lock
+  record_batch* gfree_batches GORO_GUARDED_BY(gfree_lock) = nullptr;
 
   std::atomic<std::uint64_t> next_id{2};  // 1 is run()'s main goroutine
 };

@@ -46,7 +46,7 @@ int count_process_threads() noexcept {
 
 bool all_idle_and_queues_empty_locked() noexcept {
   sched_state& s = S();
-  GORO_DCHECK(s.idle_lock.held());
+  GORO_DCHECK(idle_lock.held());
   // Under idle_lock nobody enters or leaves the idle list: if all `procs` workers are in it,
   // none runs a goroutine or can queue one meanwhile, so the queues read below are a cut.
   // procs: relaxed, it was published (release in ensure_started) before run() launched the
@@ -63,10 +63,9 @@ bool all_idle_and_queues_empty_locked() noexcept {
 }
 
 bool no_goroutine_runnable() noexcept {
-  sched_state& s = S();
-  s.idle_lock.lock();
+  idle_lock.lock();
   const bool none = all_idle_and_queues_empty_locked();
-  s.idle_lock.unlock();
+  idle_lock.unlock();
   return none;
 }
 
@@ -97,14 +96,14 @@ bool deadlock_detector::suspected_locked(signature* sig) noexcept {
 std::int64_t deadlock_detector::check(std::int64_t deadline) {
   sched_state& s = S();
   signature sig;
-  s.idle_lock.lock();
+  idle_lock.lock();
   const bool suspect_now = suspected_locked(&sig);
-  s.idle_lock.unlock();
+  idle_lock.unlock();
   if (suspect_now) {
     if (suspected_ && sig == last_ && threads_all_accounted()) {
-      s.idle_lock.lock();
+      idle_lock.lock();
       const bool still = suspected_locked(&sig) && sig == last_;
-      s.idle_lock.unlock();
+      idle_lock.unlock();
       if (still) fatal_deadlock();
     }
     suspected_ = true;

@@ -80,9 +80,9 @@ goroutine* try_steal(worker* w, bool may_spin) {
 // meanwhile and the caller must look once more instead of sleeping.
 bool enter_idle(worker* w) {
   sched_state& s = S();
-  s.idle_lock.lock();
+  idle_lock.lock();
   if (s.global.size() || w->inbox.size()) {
-    s.idle_lock.unlock();
+    idle_lock.unlock();
     return false;
   }
   const bool was_spinning = w->spinning.load(std::memory_order_relaxed);
@@ -91,7 +91,7 @@ bool enter_idle(worker* w) {
   w->idle_next = s.idle_head;
   s.idle_head = w;
   s.npidle.fetch_add(1, std::memory_order_seq_cst);
-  s.idle_lock.unlock();
+  idle_lock.unlock();
   // A goroutine queued globally by a thread that saw npidle before our increment: it did not
   // wake anyone, so look once more (pairs with the RMW in push_global).
   if (s.global.size() != 0 && take_off_idle_list(w)) {
@@ -101,13 +101,13 @@ bool enter_idle(worker* w) {
   }
   if (was_spinning && s.nspinning.fetch_sub(1, std::memory_order_seq_cst) == 1 && work_visible()) {
     // We were the last spinner and work arrived meanwhile: spin again rather than strand it.
-    s.idle_lock.lock();
+    idle_lock.lock();
     const bool removed = w->idle && idle_remove_locked(w);
     if (removed) {
       w->spinning.store(true, std::memory_order_relaxed);
       s.nspinning.fetch_add(1, std::memory_order_seq_cst);
     }
-    s.idle_lock.unlock();
+    idle_lock.unlock();
     if (removed) return false;
     // Someone is waking us already: the sleep that follows returns at once.
   }

@@ -157,7 +157,7 @@ void spare_park(machine* m) {
   m->park_word.store(0, std::memory_order_relaxed);
 }
 
-// Makes workers [nworkers, n), each with a machine of its own, and starts their threads. Every
+// start_mutex held. Makes workers [nworkers, n), each with a machine of its own, and starts their threads. Every
 // worker struct exists before any thread starts, so code iterating over [0, procs) never meets
 // a missing one.
 void start_workers(unsigned n) {
@@ -179,7 +179,7 @@ void ensure_started(const options* opts) {
   sched_state& s = S();
   // acquire: pairs with the release below; a started runtime is fully set up.
   if (!opts && s.started.load(std::memory_order_acquire)) return;
-  std::lock_guard<std::mutex> lk(s.start_mutex);
+  lock_guard<os_mutex> lk(S().start_mutex);  // S(), as start_workers() names it
   unsigned procs = opts && opts->max_procs ? opts->max_procs : 0;
   std::size_t stack_size = opts && opts->stack_size ? opts->stack_size : 0;
   bool first = !s.started.load(std::memory_order_relaxed);
@@ -230,11 +230,11 @@ void ensure_started(const options* opts) {
     // idle list, and its next idle push linked it to itself (a cycle that hung every worker).
     unsigned nw = s.nworkers.load(std::memory_order_relaxed);
     bool wake[kMaxWorkers] = {};
-    s.idle_lock.lock();
+    idle_lock.lock();
     for (unsigned i = 0; i < nw; i++)
       wake[i] = (s.workers[i]->idle && idle_remove_locked(s.workers[i])) ||
                 (i >= old_procs && i < old_nworkers);
-    s.idle_lock.unlock();
+    idle_lock.unlock();
     for (unsigned i = 0; i < nw; i++)
       if (wake[i]) wake_worker(s.workers[i]);
   }

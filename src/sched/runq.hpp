@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "goroutine/goroutine.hpp"
 
 namespace goro::detail {
@@ -136,9 +137,9 @@ class locked_queue {
 
  private:
   spinlock lock_;
-  goroutine* head_ = nullptr;
-  goroutine* tail_ = nullptr;
-  std::atomic<std::size_t> size_{0};
+  goroutine* head_ GORO_GUARDED_BY(lock_) = nullptr;
+  goroutine* tail_ GORO_GUARDED_BY(lock_) = nullptr;
+  std::atomic<std::size_t> size_{0};  // written under lock_, read without it as a hint
 };
 
 }  // namespace goro::detail

@@ -139,7 +139,10 @@ void finish_previous(machine* m) {
     case post_action::park:
       g->state.store(g_state::waiting, std::memory_order_relaxed);
       if (g->counted_blocked) owner_add(w->blocked_delta, 1);
-      if (m->unlock_fn) m->unlock_fn(m->unlock_arg);  // from here on, g may be woken
+      // From here on, g may be woken. The lock g took is released here, on another stack than
+      // the one that took it: the thread-safety analysis cannot follow that hand-off, and is
+      // told of it at the call that parked g (park_releasing(), GORO_RELEASE).
+      if (m->unlock_fn) m->unlock_fn(m->unlock_arg);
       break;
     case post_action::sleep:
       g->state.store(g_state::waiting, std::memory_order_relaxed);

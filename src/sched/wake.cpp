@@ -23,7 +23,7 @@ void wake_worker(worker* w) noexcept {
 
 bool idle_remove_locked(worker* w) noexcept {
   sched_state& s = S();
-  GORO_DCHECK(s.idle_lock.held());
+  GORO_DCHECK(idle_lock.held());
   for (worker** p = &s.idle_head; *p; p = &(*p)->idle_next) {
     if (*p == w) {
       *p = w->idle_next;
@@ -37,7 +37,7 @@ bool idle_remove_locked(worker* w) noexcept {
 
 worker* pop_idle_locked() noexcept {
   sched_state& s = S();
-  GORO_DCHECK(s.idle_lock.held());
+  GORO_DCHECK(idle_lock.held());
   worker* w = s.idle_head;
   if (w) {
     s.idle_head = w->idle_next;
@@ -48,10 +48,9 @@ worker* pop_idle_locked() noexcept {
 }
 
 bool take_off_idle_list(worker* w) noexcept {
-  sched_state& s = S();
-  s.idle_lock.lock();
+  idle_lock.lock();
   const bool removed = w->idle && idle_remove_locked(w);
-  s.idle_lock.unlock();
+  idle_lock.unlock();
   return removed;
 }
 
@@ -59,10 +58,10 @@ void wakep_slow() noexcept {
   sched_state& s = S();
   int zero = 0;
   if (!s.nspinning.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
-  s.idle_lock.lock();
+  idle_lock.lock();
   worker* w = pop_idle_locked();
   if (w) w->spinning.store(true, std::memory_order_relaxed);  // read by w after our wake
-  s.idle_lock.unlock();
+  idle_lock.unlock();
   if (!w) {
     s.nspinning.fetch_sub(1, std::memory_order_seq_cst);
     return;
@@ -73,9 +72,9 @@ void wakep_slow() noexcept {
 void wake_any_idle() noexcept {
   sched_state& s = S();
   if (s.npidle.load(std::memory_order_seq_cst) == 0) return;
-  s.idle_lock.lock();
+  idle_lock.lock();
   worker* w = pop_idle_locked();
-  s.idle_lock.unlock();
+  idle_lock.unlock();
   if (w) wake_worker(w);
 }
 

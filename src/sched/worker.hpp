@@ -19,7 +19,8 @@
 // owner_add()); a worker changes hands only through a release/acquire pair (the status word,
 // or a spare's park word), so the next holder sees everything the last one wrote. "any" fields
 // are atomics anyone may touch as their comment says; "idle_lock" fields are guarded by
-// sched_state::idle_lock; "spare_lock" ones by sched_state::spare_lock.
+// idle_lock and "spare_lock" ones by spare_lock (GORO_GUARDED_BY, for clang's thread-safety
+// analysis).
 // Lock order: idle_lock, then the global queue's lock, then an inbox's lock; spare_lock is
 // never held with another.
 #pragma once
@@ -28,11 +29,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <goro/source_location.hpp>
-#include <mutex>
 
 #include "base/limits.hpp"
+#include "base/locks.hpp"
 #include "fiber/fiber.hpp"
 #include "fiber/switch.hpp"
+#include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "goroutine/goroutine.hpp"
 #include "sched/runq.hpp"
 #include "sched/sched.hpp"
@@ -43,6 +46,13 @@ namespace goro::detail {
 // What a goroutine that switches away asks of whatever runs next (see finish_previous()).
 // requeue: back from blocking() without a worker, the goroutine goes to the global queue.
 enum class post_action : std::uint8_t { none, park, sleep, yield, move, exit, requeue };
+
+// Guards the idle list: sched_state::idle_head and each worker's idle and idle_next. At
+// namespace scope rather than in sched_state so that every function names it the same way:
+// the thread-safety analysis tells locks apart by the expression that names them, and would
+// take s.idle_lock and S().idle_lock for two. Trivially destructible, so it outlives exit()
+// like sched_state.
+inline constinit spinlock idle_lock;
 
 // After this many goroutines in a row ended in their first run on a worker, spawning there no
 // longer wakes an idle worker, and that worker, out of work, watches before stealing.
@@ -60,8 +70,8 @@ struct worker {
   // Written by the owner, and by wakep() while the worker is off the idle list and parked
   // (it hands over the spinning token); read by the owner.
   std::atomic<bool> spinning{false};
-  bool idle = false;                           // idle_lock: in the idle list
-  worker* idle_next = nullptr;                 // idle_lock
+  bool idle GORO_GUARDED_BY(idle_lock) = false;  // in the idle list
+  worker* idle_next GORO_GUARDED_BY(idle_lock) = nullptr;
   std::atomic<std::uint64_t> schedtick{0};     // owner writes (goroutines run); others read
   std::atomic<std::int64_t> live_delta{0};     // owner writes: goroutines started minus ended here
   std::atomic<std::int64_t> stacks_delta{0};   // owner writes: stacks taken minus returned here
@@ -154,8 +164,7 @@ struct sched_state {
   std::atomic<unsigned> nworkers{0};  // threads started; written under start_mutex
   std::atomic<unsigned> procs{0};     // workers allowed to run goroutines; under start_mutex
   locked_queue global;
-  spinlock idle_lock;
-  worker* idle_head = nullptr;  // idle_lock
+  worker* idle_head GORO_GUARDED_BY(idle_lock) = nullptr;
   // seq_cst, every access: the idle/spinning handshake (wakep() against find_runnable()).
   std::atomic<int> npidle{0};           // workers in the idle list
   std::atomic<int> nspinning{0};        // spinning tokens handed out
@@ -163,15 +172,15 @@ struct sched_state {
   std::atomic<std::uint64_t> moves{0};  // goroutines moved to share a busy channel, ever
 
   std::atomic<bool> started{false};  // set once, under start_mutex, after the first start
-  std::mutex start_mutex;
+  os_mutex start_mutex;
   std::atomic<bool> run_active{false};  // run() in progress (arms the deadlock detector)
   bool debug_migrate = false;           // GORO_DEBUG_MIGRATE, fixed before the workers start
   stack_pool pool;
 
   // Machines: the spares (parked, holding no worker), and every thread the runtime runs.
   spinlock spare_lock;
-  machine* spare_head = nullptr;     // spare_lock
-  int nspare = 0;                    // spare_lock
+  machine* spare_head GORO_GUARDED_BY(spare_lock) = nullptr;
+  int nspare GORO_GUARDED_BY(spare_lock) = 0;
   std::atomic<int> nthreads{0};      // machines alive, plus the monitor; relaxed (a count)
   std::atomic<int> threads_made{0};  // machines ever started, for max_threads
   int max_threads = 0;               // fixed before the first thread starts
@@ -188,7 +197,10 @@ struct sched_state {
   std::atomic<std::int64_t> global_stacks{0};  // stacks returned by detached machines (negative)
   std::atomic<int> threads_blocked{0};         // plain threads parked inside goro calls
   std::atomic<std::uint64_t> thread_wakes{0};
-  int extra_threads = 0;  // threads the sanitizer runtime starts behind our back; start_mutex
+  // Threads the sanitizer runtime starts behind our back: written once under start_mutex, on
+  // the first start, before run() sets run_active; the deadlock detector reads it only after
+  // seeing run_active (acquire), so without the lock (hence no GORO_GUARDED_BY).
+  int extra_threads = 0;
 };
 
 inline sched_state& S() {
@@ -261,10 +273,11 @@ void hold_barrier() noexcept;
 // ---- Waking and idling (wake.cpp) ------------------------------------------------------------
 
 void wake_worker(worker* w) noexcept;
-bool idle_remove_locked(worker* w) noexcept;  // idle_lock held; false if w was not listed
-worker* pop_idle_locked() noexcept;           // idle_lock held
+// idle_lock held; false if w was not listed.
+bool idle_remove_locked(worker* w) noexcept GORO_REQUIRES(idle_lock);
+worker* pop_idle_locked() noexcept GORO_REQUIRES(idle_lock);  // idle_lock held
 // Takes the lock and w off the idle list; whether w was on it (the caller then wakes it).
-bool take_off_idle_list(worker* w) noexcept;
+bool take_off_idle_list(worker* w) noexcept GORO_EXCLUDES(idle_lock);
 void wakep_slow() noexcept;
 void wake_any_idle() noexcept;
 void push_global(goroutine* g) noexcept;
@@ -364,12 +377,12 @@ bool work_visible() noexcept;
 
 // idle_lock held: whether every worker is idle and every run queue (rings, runnext, inboxes,
 // the global queue) is empty, a cut of the scheduler at that instant (deadlock.cpp).
-bool all_idle_and_queues_empty_locked() noexcept;
+bool all_idle_and_queues_empty_locked() noexcept GORO_REQUIRES(idle_lock);
 // The same under its own lock hold: no goroutine runs on a worker or waits in a queue for one.
 // A goroutine that a plain thread or a timer makes runnable right after is not seen; nor is
 // one still running on a worker that a lowered max_procs is retiring (the leak check, which
 // passes this to diag, reads the goroutine records for that).
-bool no_goroutine_runnable() noexcept;
+bool no_goroutine_runnable() noexcept GORO_EXCLUDES(idle_lock);
 
 // The deadlock detector (deadlock.cpp), run by idle workers.
 class deadlock_detector {
@@ -386,14 +399,14 @@ class deadlock_detector {
     std::int64_t live = 0;
     bool operator==(const signature&) const = default;
   };
-  static bool suspected_locked(signature* sig) noexcept;
+  static bool suspected_locked(signature* sig) noexcept GORO_REQUIRES(idle_lock);
   bool suspected_ = false;
   signature last_{};
 };
 
 // ---- Lifecycle (lifecycle.cpp) ---------------------------------------------------------------
 
-void start_workers(unsigned n);
+void start_workers(unsigned n) GORO_REQUIRES(S().start_mutex);
 int count_process_threads() noexcept;
 // Hands w (claimed by the caller, who no longer touches it) to a spare machine, or to a new
 // thread; past max_threads, ends the program as Go does ("thread exhaustion").

@@ -38,7 +38,9 @@ namespace {
 
 }  // namespace
 
-void wait_group::destroyed_in_use(std::int64_t count) const noexcept {
+// Not analysed: it peeks at waiters_ without lock_, as said below.
+GORO_NO_THREAD_SAFETY_ANALYSIS void wait_group::destroyed_in_use(
+    std::int64_t count) const noexcept {
   // Waiters exist only while the counter is non-zero. A relaxed peek (the queue is guarded by
   // lock_, but nothing here relies on it: the object is being destroyed in use, and the text
   // is a diagnosis, not a decision).
@@ -92,7 +94,7 @@ void wait_group::wait(goro::source_location where) {
   waiter me;
   me.who = detail::current_parker();
   waiters_.push(&me);
-  detail::park(me.who, detail::unlock_spinlock, &lock_, detail::wait_reason::semacquire, where);
+  detail::park_releasing(lock_, me.who, detail::wait_reason::semacquire, where);
 }
 
 void mutex::lock_slow(const goro::source_location& where) {
@@ -113,7 +115,7 @@ void mutex::lock_slow(const goro::source_location& where) {
   waiter me;
   me.who = detail::current_parker();
   waiters_.push(&me);
-  detail::park(me.who, detail::unlock_spinlock, &lock_, detail::wait_reason::mutex_lock, where);
+  detail::park_releasing(lock_, me.who, detail::wait_reason::mutex_lock, where);
   // Woken by unlock_slow(): we own the mutex now. The unlocker's writes happen before this
   // point through the lock_ hand-over and the wakeup (run queue or futex, release/acquire).
 }

@@ -30,9 +30,9 @@ class timer_chan;
 
 struct timer_state : rtimer {
   spinlock lock;
-  timer_chan* ch = nullptr;
-  std::int64_t period = 0;  // 0: one-shot
-  bool armed = false;
+  timer_chan* ch GORO_GUARDED_BY(lock) = nullptr;
+  std::int64_t period GORO_GUARDED_BY(lock) = 0;  // 0: one-shot
+  bool armed GORO_GUARDED_BY(lock) = false;
   std::atomic<int> refs{1};  // the channel's
 
   void release() noexcept {
@@ -43,10 +43,10 @@ struct timer_state : rtimer {
   static void on_fire(rtimer* r, std::int64_t now);
 
   // lock held. Returns whether the value of the current arming had not been received.
-  bool stop_locked() noexcept;
+  bool stop_locked() noexcept GORO_REQUIRES(lock);
 
   // lock held. Arms for a first value d ns from now, then every period ns (0: once).
-  void arm_locked(std::int64_t d, std::int64_t period_ns) {
+  void arm_locked(std::int64_t d, std::int64_t period_ns) GORO_REQUIRES(lock) {
     GORO_DCHECK(lock.held() && !armed);
     armed = true;
     period = period_ns;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "timer/timers.hpp"
 
 namespace goro::detail {
@@ -60,21 +61,22 @@ class entry_ring {
 
 struct alignas(64) timer_heap {  // own cache lines: one per worker
   spinlock lock;
-  std::vector<heap_entry> heap;  // 4-ary min-heap on when
+  std::vector<heap_entry> heap GORO_GUARDED_BY(lock);  // 4-ary min-heap on when
   // Timers that are never deleted and come in deadline order (sleeps of one duration, the
   // common case) skip the heap: in and out in O(1), with no unpredictable compares. A timer
   // earlier than the FIFO's last one, or deletable, goes to the heap; the earliest timer is at
   // the front of one of the two.
-  entry_ring fifo;
+  entry_ring fifo GORO_GUARDED_BY(lock);
   std::atomic<std::int64_t> next{kNever};
   std::atomic<std::size_t> size{0};
 
-  void place(std::size_t i, heap_entry e) noexcept {
+  // Every member function: lock held.
+  void place(std::size_t i, heap_entry e) noexcept GORO_REQUIRES(lock) {
     heap[i] = e;
     if (e.bits & 1) e.t()->index = static_cast<std::int32_t>(i);
   }
   // Both return where the entry ended up.
-  std::size_t sift_up(std::size_t i) noexcept {
+  std::size_t sift_up(std::size_t i) noexcept GORO_REQUIRES(lock) {
     heap_entry e = heap[i];
     while (i > 0) {
       std::size_t p = (i - 1) / 4;
@@ -85,7 +87,7 @@ struct alignas(64) timer_heap {  // own cache lines: one per worker
     place(i, e);
     return i;
   }
-  std::size_t sift_down(std::size_t i) noexcept {
+  std::size_t sift_down(std::size_t i) noexcept GORO_REQUIRES(lock) {
     heap_entry e = heap[i];
     std::size_t n = heap.size();
     for (;;) {
@@ -103,7 +105,7 @@ struct alignas(64) timer_heap {  // own cache lines: one per worker
     place(i, e);
     return i;
   }
-  void remove_at(std::size_t i) noexcept {
+  void remove_at(std::size_t i) noexcept GORO_REQUIRES(lock) {
     heap_entry last = heap.back();
     heap.pop_back();
     if (i < heap.size()) {
@@ -112,16 +114,16 @@ struct alignas(64) timer_heap {  // own cache lines: one per worker
     }
   }
   // Whether the earliest timer is the FIFO's front (else the heap's top); false when empty.
-  bool fifo_first() const noexcept {
+  bool fifo_first() const noexcept GORO_REQUIRES(lock) {
     return !fifo.empty() && (heap.empty() || fifo.front().when <= heap[0].when);
   }
-  const heap_entry* earliest() const noexcept {
+  const heap_entry* earliest() const noexcept GORO_REQUIRES(lock) {
     return fifo_first() ? &fifo.front() : heap.empty() ? nullptr : &heap[0];
   }
   // lock held. Adds t (throws std::bad_alloc, leaving the heap as it was): a sleep that comes
   // in deadline order to the FIFO, anything else to the heap. Returns whether t is now the
   // earliest.
-  bool push(rtimer* t) {
+  bool push(rtimer* t) GORO_REQUIRES(lock) {
     const heap_entry e{t->when, reinterpret_cast<std::uintptr_t>(t) | t->deletable};
     if (!t->deletable && (fifo.empty() || fifo.back().when <= t->when)) {
       fifo.push_back(e);
@@ -132,14 +134,14 @@ struct alignas(64) timer_heap {  // own cache lines: one per worker
     return earliest()->t() == t;
   }
   // lock held. Removes deletable timer t if it is here; whether it was.
-  bool erase(rtimer* t) noexcept {
+  bool erase(rtimer* t) noexcept GORO_REQUIRES(lock) {
     if (t->index < 0) return false;
     remove_at(static_cast<std::size_t>(t->index));
     t->index = -1;
     return true;
   }
   // lock held. Removes and returns the earliest timer if it is due at `now`, else null.
-  rtimer* pop_due(std::int64_t now) noexcept {
+  rtimer* pop_due(std::int64_t now) noexcept GORO_REQUIRES(lock) {
     const heap_entry* e = earliest();
     if (!e || e->when > now) return nullptr;
     rtimer* t = e->t();
@@ -151,7 +153,7 @@ struct alignas(64) timer_heap {  // own cache lines: one per worker
     return t;
   }
   // lock held. Makes next and size current for readers that do not take the lock.
-  void publish() noexcept {
+  void publish() noexcept GORO_REQUIRES(lock) {
     const heap_entry* e = earliest();
     // release: pairs with the acquire loads of timers_pending(); relaxed readers (timers_next)
     // only use next as a hint and look again under the lock.

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/locks.hpp"
 #include "fiber/fiber.hpp"
 #include "sched/runq.hpp"
 #include "timer/heap.hpp"
@@ -90,7 +91,7 @@ TEST(locked_queue_test, FifoAndBatches) {
 
 struct test_timer : goro::detail::rtimer {};
 
-void check_indices(const goro::detail::timer_heap& h) {
+void check_indices(const goro::detail::timer_heap& h) GORO_REQUIRES(h.lock) {
   for (std::size_t i = 0; i < h.heap.size(); i++) {
     const auto& e = h.heap[i];
     if (e.bits & 1) {
@@ -109,6 +110,7 @@ TEST(timer_heap_test, PopsInDeadlineOrderAndDeletesByIndex) {
   constexpr int kTimers = 5000;
   std::vector<test_timer> ts(kTimers);
   goro::detail::timer_heap h;
+  goro::detail::lock_guard held(h.lock);  // the heap's contract, though only this thread uses it
   std::set<const goro::detail::rtimer*> erased;
   std::int64_t fifo_when = 0;
   for (int i = 0; i < kTimers; i++) {
@@ -150,6 +152,7 @@ TEST(timer_heap_test, PopDueStopsAtNow) {
   a.when = 10;
   b.when = 20;
   goro::detail::timer_heap h;
+  goro::detail::lock_guard held(h.lock);
   EXPECT_TRUE(h.push(&b));
   EXPECT_TRUE(h.push(&a)) << "a is the new earliest";
   EXPECT_EQ(h.pop_due(5), nullptr);

@@ -9,7 +9,9 @@
 //    between), so a receive ignores sendq_ on a closed channel.
 //  - count_ is the number of constructed values in the ring, at [recvx_, recvx_ + count_).
 //  - closed_, count_ and the queue heads are atomics only so the non-blocking fast paths may
-//    read them without the lock; every write happens under the lock.
+//    read them without the lock; every write happens under the lock. (So they carry no
+//    GORO_GUARDED_BY: the analysis has no "writes only" form; the queues do, and the peeks
+//    that read their heads without the lock say so.)
 #pragma once
 
 #include <atomic>
@@ -21,6 +23,7 @@
 
 #include "goro/detail/core.hpp"
 #include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "goro/source_location.hpp"
 
 namespace goro::detail {
@@ -37,16 +40,17 @@ class chan_base {
   // lock_ held. Tries to complete a send of *static_cast<T*>(v) (moved from on ok) or a receive
   // into raw storage `out` (constructed on ok). On ok, *wake may name a waiter to unpark once the
   // lock is released.
-  virtual op_result send_locked(void* v, waiter** wake) = 0;
-  virtual op_result recv_locked(void* out, waiter** wake) = 0;
+  virtual op_result send_locked(void* v, waiter** wake) GORO_REQUIRES(lock_) = 0;
+  virtual op_result recv_locked(void* out, waiter** wake) GORO_REQUIRES(lock_) = 0;
 
   // Lock-free readiness peeks (chan.go's empty()/full()): a false "not ready" is impossible to
   // observe as wrong, because there was a moment during the call at which the answer held.
-  bool recv_not_ready_relaxed() const noexcept {
+  // Not analysed: they read a queue's atomic head without lock_ (the lock guards the rest).
+  GORO_NO_THREAD_SAFETY_ANALYSIS bool recv_not_ready_relaxed() const noexcept {
     bool empty = cap_ == 0 ? sendq_.empty_relaxed() : count_.load(std::memory_order_relaxed) == 0;
     return empty && !closed_.load(std::memory_order_relaxed);
   }
-  bool send_not_ready_relaxed() const noexcept {
+  GORO_NO_THREAD_SAFETY_ANALYSIS bool send_not_ready_relaxed() const noexcept {
     bool full = cap_ == 0 ? recvq_.empty_relaxed() : count_.load(std::memory_order_relaxed) == cap_;
     return full && !closed_.load(std::memory_order_relaxed);
   }
@@ -55,7 +59,7 @@ class chan_base {
   // and we had to wait for it, else 0 (see note_lock_contention()).
   // Holders are recorded only once the channel has been contended: the common, uncontended
   // channel pays one extra load.
-  int lock_noting_rival() noexcept {
+  int lock_noting_rival() noexcept GORO_ACQUIRE(lock_) {
     bool contended = lock_.lock_contended();
     if (!contended && !contended_once_) return 0;
     contended_once_ = true;
@@ -73,18 +77,16 @@ class chan_base {
     if (rival) note_lock_contention(rival);
   }
 
-  // One attempt, never blocking (select's polls): takes lock_ noting a rival, runs op(&wake)
-  // (a typed or type-erased send/recv with lock_ held), releases lock_, wakes the partner and,
-  // if the operation completed, reports contention.
-  template <class Op>
-  [[gnu::always_inline]] op_result poll_locked(Op op) {
-    int rival = lock_noting_rival();
-    waiter* wake = nullptr;
-    const op_result r = op(&wake);
+  // Ends an attempt begun by lock_noting_rival() that gave r: releases lock_, wakes the partner
+  // (wake, if any) and, if the operation completed, reports contention with `rival`. An
+  // attempt is lock_noting_rival(), one operation with lock_ held (a *_typed call or
+  // select_try), then this; written out at each use rather than taking the operation as a
+  // callback, so that the thread-safety analysis sees lock_ held around the operation.
+  [[gnu::always_inline]] void unlock_after(op_result r, waiter* wake, int rival) noexcept
+      GORO_RELEASE(lock_) {
     lock_.unlock();
     if (r == op_result::not_ready) rival = 0;  // contention counts only for completed operations
     if (wake || rival) after_op(wake, rival);
-    return r;
   }
 
   void close();  // throws panic_error("close of closed channel")
@@ -107,29 +109,33 @@ class chan_base {
   // try / register / unregister; "accept" is the CAS in wait_queue::pop that a completing
   // operation wins): lock all its channels, try each case, else register a waiter per case,
   // park, and after the wake unregister the losers.
-  void select_lock() noexcept { lock_.lock(); }
-  void select_unlock() noexcept { lock_.unlock(); }
+  void select_lock() noexcept GORO_ACQUIRE(lock_) { lock_.lock(); }
+  void select_unlock() noexcept GORO_RELEASE(lock_) { lock_.unlock(); }
   // select_lock() held. Tries the case: a send of *v or a receive into raw storage v.
-  op_result select_try(bool send, void* v, waiter** wake) {
+  op_result select_try(bool send, void* v, waiter** wake) GORO_REQUIRES(lock_) {
     return send ? send_locked(v, wake) : recv_locked(v, wake);
   }
   // select_lock() held. Queues w (one case of a select, w->sel set) / takes it off again if
   // no completing operation took it meanwhile.
-  void select_register(bool send, waiter* w) noexcept { (send ? sendq_ : recvq_).push(w); }
-  void select_unregister(bool send, waiter* w) noexcept { (send ? sendq_ : recvq_).remove(w); }
+  void select_register(bool send, waiter* w) noexcept GORO_REQUIRES(lock_) {
+    (send ? sendq_ : recvq_).push(w);
+  }
+  void select_unregister(bool send, waiter* w) noexcept GORO_REQUIRES(lock_) {
+    (send ? sendq_ : recvq_).remove(w);
+  }
 
  protected:
   spinlock lock_;
   // Guarded by lock_: tls_worker_slot of the last locker that noted itself, and whether anyone
   // ever had to wait for the lock.
-  int holder_ = 0;
-  bool contended_once_ = false;
+  int holder_ GORO_GUARDED_BY(lock_) = 0;
+  bool contended_once_ GORO_GUARDED_BY(lock_) = false;
   bool reports_unbuffered_ = false;  // set once, before the channel is shared (timer channels)
   std::atomic<bool> closed_{false};
   std::atomic<std::size_t> count_{0};
   const std::size_t cap_;
-  wait_queue recvq_;
-  wait_queue sendq_;
+  wait_queue recvq_ GORO_GUARDED_BY(lock_);
+  wait_queue sendq_ GORO_GUARDED_BY(lock_);
 
  private:
   // Handles (chan, send_chan, recv_chan) that refer to the channel; the last release destroys
@@ -157,18 +163,24 @@ class chan_impl : public chan_base {
     if (buf_) ::operator delete (buf_, std::align_val_t{alignof(T)});
   }
 
-  op_result send_locked(void* v, waiter** wake) override {
+  op_result send_locked(void* v, waiter** wake) GORO_REQUIRES(lock_) override {
     return send_typed(*static_cast<T*>(v), wake);
   }
-  op_result recv_locked(void* out, waiter** wake) override { return recv_typed(out, wake); }
+  op_result recv_locked(void* out, waiter** wake) GORO_REQUIRES(lock_) override {
+    return recv_typed(out, wake);
+  }
 
   // lock_ held. send_typed_inline is for select()'s inline poll, where a call would cost as much
   // as the common case's work; elsewhere the compiler decides (forcing it into send() and recv()
   // measured slower: 85 -> 95 ns per ping-pong round trip).
-  op_result send_typed(T& v, waiter** wake) { return send_typed_inline(v, wake); }
-  op_result recv_typed(void* out, waiter** wake) { return recv_typed_inline(out, wake); }
+  op_result send_typed(T& v, waiter** wake) GORO_REQUIRES(lock_) {
+    return send_typed_inline(v, wake);
+  }
+  op_result recv_typed(void* out, waiter** wake) GORO_REQUIRES(lock_) {
+    return recv_typed_inline(out, wake);
+  }
 
-  [[gnu::always_inline]] op_result send_typed_inline(T& v, waiter** wake) {
+  [[gnu::always_inline]] op_result send_typed_inline(T& v, waiter** wake) GORO_REQUIRES(lock_) {
     if (closed_.load(std::memory_order_relaxed)) return op_result::closed;
     if (waiter* w = recvq_.pop()) {  // direct handoff into the waiting receiver's slot
       ::new (w->elem) T(std::move(v));
@@ -186,7 +198,8 @@ class chan_impl : public chan_base {
     return op_result::not_ready;
   }
 
-  [[gnu::always_inline]] op_result recv_typed_inline(void* out, waiter** wake) {
+  [[gnu::always_inline]] op_result recv_typed_inline(void* out, waiter** wake)
+      GORO_REQUIRES(lock_) {
     // A sender still queued on a closed channel is being failed by close(): not a partner.
     waiter* w = closed_.load(std::memory_order_relaxed) ? nullptr : sendq_.pop();
     if (w) {
@@ -224,8 +237,7 @@ class chan_impl : public chan_base {
     waiter* wake = nullptr;
     const op_result r = send_typed(v, &wake);
     if (r == op_result::ok) [[likely]] {
-      lock_.unlock();
-      if (wake || rival) after_op(wake, rival);
+      unlock_after(r, wake, rival);
       return;
     }
     send_wait(v, r, where);
@@ -237,8 +249,7 @@ class chan_impl : public chan_base {
     waiter* wake = nullptr;
     const op_result r = recv_typed(out, &wake);
     if (r == op_result::ok) [[likely]] {
-      lock_.unlock();
-      if (wake || rival) after_op(wake, rival);
+      unlock_after(r, wake, rival);
       return true;
     }
     return recv_wait(out, r, where);
@@ -266,8 +277,8 @@ class chan_impl : public chan_base {
   }
 
  private:
-  // send() once send_typed() said closed or not_ready, lock_ still held.
-  void send_wait(T& v, op_result r, const goro::source_location& where) {
+  // send() once send_typed() said closed or not_ready, lock_ still held; releases it.
+  void send_wait(T& v, op_result r, const goro::source_location& where) GORO_RELEASE(lock_) {
     if (r == op_result::closed) {
       lock_.unlock();
       throw_panic("send on closed channel");
@@ -276,12 +287,12 @@ class chan_impl : public chan_base {
     me.who = current_parker();
     me.elem = &v;
     sendq_.push(&me);
-    park(me.who, unlock_spinlock, &lock_, wait_reason::chan_send, where);
+    park_releasing(lock_, me.who, wait_reason::chan_send, where);
     if (!me.success) throw_panic("send on closed channel");  // woken by close()
   }
 
-  // recv() once recv_typed() said closed or not_ready, lock_ still held.
-  bool recv_wait(void* out, op_result r, const goro::source_location& where) {
+  // recv() once recv_typed() said closed or not_ready, lock_ still held; releases it.
+  bool recv_wait(void* out, op_result r, const goro::source_location& where) GORO_RELEASE(lock_) {
     if (r == op_result::closed) {
       lock_.unlock();
       return false;
@@ -290,11 +301,11 @@ class chan_impl : public chan_base {
     me.who = current_parker();
     me.elem = out;
     recvq_.push(&me);
-    park(me.who, unlock_spinlock, &lock_, wait_reason::chan_recv, where);
+    park_releasing(lock_, me.who, wait_reason::chan_recv, where);
     return me.success;
   }
 
-  T* slot(std::size_t i) noexcept {
+  T* slot(std::size_t i) noexcept GORO_REQUIRES(lock_) {
     if constexpr (kEmpty) {
       static_cast<void>(i);
       return reinterpret_cast<T*>(&empty_slot_);
@@ -303,9 +314,9 @@ class chan_impl : public chan_base {
     }
   }
 
-  T* const buf_;
-  std::size_t sendx_ = 0;
-  std::size_t recvx_ = 0;
+  T* const buf_ GORO_PT_GUARDED_BY(lock_);
+  std::size_t sendx_ GORO_GUARDED_BY(lock_) = 0;
+  std::size_t recvx_ GORO_GUARDED_BY(lock_) = 0;
   unsigned char empty_slot_ = 0;  // the one slot an empty T ever needs
 };
 

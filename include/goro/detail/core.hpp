@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "goro/detail/spinlock.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "goro/source_location.hpp"
 
 namespace goro {
@@ -52,6 +54,20 @@ parker* current_parker() noexcept;
 // re-check their condition where they can.
 void park(parker* self, void (*unlock)(void*), void* arg, wait_reason why,
           const goro::source_location& where);
+
+// park() for a primitive guarded by one spinlock: the caller queued its waiter under `lock`;
+// park() releases it at that point.
+// Not analysed: the release happens through a function pointer, on the worker's g0 once the
+// goroutine's context is saved (for a thread, before it sleeps), which is beyond the thread-
+// safety analysis; the declaration tells it that the caller holds `lock` no more.
+GORO_NO_THREAD_SAFETY_ANALYSIS inline void park_releasing(spinlock& lock, parker* self,
+                                                          wait_reason why,
+                                                          const goro::source_location& where)
+    GORO_RELEASE(lock) {
+  park(
+      self, [](void* l) GORO_NO_THREAD_SAFETY_ANALYSIS { static_cast<spinlock*>(l)->unlock(); },
+      &lock, why, where);
+}
 
 // Parks the caller for ever (a nil channel, an empty select, a sleep too long to end): it
 // counts as blocked, so a program left with nothing else to do gets the deadlock report.

@@ -1,9 +1,12 @@
 // goro/detail/spinlock.hpp: the short lock that guards a channel, a wait_group or a mutex's
 // waiter queue. Held only for a handful of loads and stores; a goroutine that parks holds it
 // only until its context is saved, on the same worker (see src/sched/switch.cpp).
+// A capability for clang's thread-safety analysis: the fields it guards say GORO_GUARDED_BY.
 #pragma once
 
 #include <atomic>
+
+#include "goro/detail/thread_annotations.hpp"
 
 namespace goro::detail {
 
@@ -18,23 +21,23 @@ inline void spin_pause() noexcept {
 
 void spin_pause_slow(unsigned& spins) noexcept;  // pause, then sched_yield after a while
 
-class spinlock {
+class GORO_CAPABILITY("mutex") spinlock {
  public:
-  void lock() noexcept { static_cast<void>(lock_contended()); }
-  bool try_lock() noexcept {
+  void lock() noexcept GORO_ACQUIRE() { static_cast<void>(lock_contended()); }
+  bool try_lock() noexcept GORO_TRY_ACQUIRE(true) {
     return !locked_.load(std::memory_order_relaxed) &&
            // acquire: pairs with the release in unlock(), like lock_contended().
            !locked_.exchange(true, std::memory_order_acquire);
   }
   // lock(), returning whether it had to wait.
-  bool lock_contended() noexcept {
+  bool lock_contended() noexcept GORO_ACQUIRE() {
     // acquire: pairs with the release in unlock(); everything the previous holder wrote is visible.
     if (!locked_.exchange(true, std::memory_order_acquire)) return false;
     lock_slow();
     return true;
   }
   // release: pairs with the acquire exchange of the next locker.
-  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+  void unlock() noexcept GORO_RELEASE() { locked_.store(false, std::memory_order_release); }
   // Whether someone holds it (not necessarily the caller): for GORO_DCHECK on functions that
   // require the lock. Relaxed: a check of a contract, not a synchronisation.
   bool held() const noexcept { return locked_.load(std::memory_order_relaxed); }
@@ -55,8 +58,5 @@ class spinlock {
 
   std::atomic<bool> locked_{false};
 };
-
-// For park(): releases the spinlock passed as its argument.
-inline void unlock_spinlock(void* l) { static_cast<spinlock*>(l)->unlock(); }
 
 }  // namespace goro::detail
