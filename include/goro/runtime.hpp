@@ -24,7 +24,8 @@ namespace goro {
 // cached, of the old size).
 struct options {
   unsigned max_procs = 0;      // processors (threads running goroutines at once); 0 =
-                               // $GORO_MAXPROCS or hardware_concurrency()
+                               // $GORO_MAXPROCS or the CPUs this process may use (see
+                               // max_procs() below)
   std::size_t stack_size = 0;  // bytes per goroutine stack; 0 = $GORO_STACK_SIZE or 256 KiB
                                // (1 MiB under sanitizers). Virtual: pages are committed on use.
   // Threads the runtime may create over the program's life, 0 = $GORO_MAXTHREADS or 10,000
@@ -171,6 +172,13 @@ std::uint64_t goroutine_id() noexcept;
 
 // The number of goroutines that exist (started and not yet returned).
 std::size_t num_goroutine() noexcept;
+
+// Go's runtime.GOMAXPROCS(0): how many worker threads run goroutines now. Unless run() or
+// $GORO_MAXPROCS set it, that is the number of CPUs this process may use, as Go 1.25 counts
+// them: the CPUs of its affinity mask (taskset, cpusets), lowered to its cgroup's CPU quota
+// rounded up (at least 2). Starts the runtime with default options if it has not started, as
+// go() does.
+unsigned max_procs();
 
 // Parks the calling goroutine (its worker runs others meanwhile) or sleeps the calling thread.
 void sleep_for(std::chrono::nanoseconds d,

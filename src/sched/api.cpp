@@ -1,5 +1,5 @@
 // The public entry points of goro/runtime.hpp that belong to the scheduler: yield,
-// goroutine_id, num_goroutine, sleep_for/sleep_until and the debug counters.
+// goroutine_id, num_goroutine, max_procs, sleep_for/sleep_until and the debug counters.
 #include <sched.h>
 
 #include <chrono>
@@ -29,6 +29,12 @@ std::uint64_t goroutine_id() noexcept {
 std::size_t num_goroutine() noexcept {
   std::int64_t n = detail::live_goroutines();
   return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
+unsigned max_procs() {
+  detail::ensure_started(nullptr);
+  // acquire: pairs with the release stores of procs in ensure_started().
+  return detail::S().procs.load(std::memory_order_acquire);
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <thread>
 
+#include "base/cpus.hpp"
 #include "base/env.hpp"
 #include "base/futex.hpp"
 #include "diag/diag.hpp"
@@ -186,7 +187,7 @@ void ensure_started(const options* opts) {
   if (first) {
     if (!procs)
       procs = static_cast<unsigned>(std::min<std::size_t>(env_size("GORO_MAXPROCS"), kMaxWorkers));
-    if (!procs) procs = std::thread::hardware_concurrency();
+    if (!procs) procs = default_procs();  // affinity, capped by the cgroup quota (Go 1.25)
     if (!procs) procs = 1;
     if (!stack_size) stack_size = env_size("GORO_STACK_SIZE");
     if (!stack_size) stack_size = default_stack_size();
