@@ -136,6 +136,28 @@ Result syscall_short(i64 n) {
   return {n, ns, ""};
 }
 
+// syscall_raw: the floor syscall is measured against: N getppid calls in all from two plain
+// threads (one per core on the 2-core machines), no runtime involved.
+Result syscall_raw(i64 n) {
+  constexpr int k = 2;
+  n -= n % k;
+  const pid_t want = getppid();
+  std::atomic<i64> bad{0};
+  Timer t;
+  std::thread threads[k];
+  for (auto& th : threads) {
+    th = std::thread([&] {
+      i64 wrong = 0;
+      for (i64 i = 0; i < n / k; i++) wrong += getppid() != want;
+      bad.fetch_add(wrong);
+    });
+  }
+  for (auto& th : threads) th.join();
+  double ns = t.ns();
+  check(bad.load() == 0, "syscall_raw: getppid returned another value");
+  return {n, ns, ""};
+}
+
 // blocking: N goroutines each make 10 calls that block their thread for 1 ms (nanosleep).
 Result blocking_calls(i64 n) {
   goro::wait_group wg;
@@ -203,8 +225,10 @@ int os_boundary_main(int argc, char** argv, const std::string& tag) {
     i64 def_n;
     Result (*run)(i64);
   };
-  static const entry table[] = {
-      {"syscall", 4'000'000, syscall_short}, {"blocking", 200, blocking_calls}, {"hog", 20, hog}};
+  static const entry table[] = {{"syscall", 4'000'000, syscall_short},
+                                {"syscall_raw", 4'000'000, syscall_raw},
+                                {"blocking", 200, blocking_calls},
+                                {"hog", 20, hog}};
   if (argc < 2 || argc > 3) return -1;
   for (const entry& e : table) {
     if (std::string(argv[1]) != e.name) continue;

@@ -70,6 +70,7 @@ void blocking_exit(goroutine* g) noexcept {
   // The monitor took the worker and handed it on: this thread holds none now. The goroutine
   // queues for any worker, and this thread becomes a spare (or ends).
   m->p = nullptr;
+  S().nlent.fetch_sub(1, std::memory_order_relaxed);
   switch_out(post_action::requeue);
 }
 

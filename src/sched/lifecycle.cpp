@@ -26,10 +26,13 @@ constinit thread_local int tls_worker_slot = 0;
 
 namespace {
 
-// Spares kept parked, beyond which a machine left without a worker ends its thread: enough for
-// the workers' holders to come and go through blocking() without a thread made per call, few
-// enough that a burst of blocking calls does not leave its threads behind.
-constexpr int kMaxSpares = 16;
+// Spares kept parked, beyond which a machine left without a worker ends its thread: at least
+// kMinSpares, and while calls that lost their worker are still under way (sched_state::nlent),
+// as many as those: each of them hands its thread back when it returns, and the goroutines
+// behind them need a thread each as they enter their next call, so a burst of long calls
+// reuses its threads instead of making one per call; once the burst is over the pool shrinks
+// back to kMinSpares at once.
+constexpr int kMinSpares = 16;
 
 void* machine_main(void* arg) {
   auto* m = static_cast<machine*>(arg);
@@ -141,7 +144,7 @@ void spare_park(machine* m) {
     s.ndetached.fetch_sub(1, std::memory_order_relaxed);
   }
   s.spare_lock.lock();
-  if (s.nspare >= kMaxSpares) {
+  if (s.nspare >= std::max(kMinSpares, s.nlent.load(std::memory_order_relaxed))) {
     s.spare_lock.unlock();
     // Enough spares: this thread ends. Nothing refers to m any more (a spare is reachable only
     // through the spare list, and a machine without a worker through nothing else).

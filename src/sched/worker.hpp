@@ -182,6 +182,9 @@ struct sched_state {
   machine* spare_head GORO_GUARDED_BY(spare_lock) = nullptr;
   int nspare GORO_GUARDED_BY(spare_lock) = 0;
   std::atomic<int> nthreads{0};      // machines alive, plus the monitor; relaxed (a count)
+  // Calls inside blocking() whose worker the monitor took and that have not returned yet.
+  // Relaxed: it only sizes the spare pool.
+  std::atomic<int> nlent{0};
   std::atomic<int> threads_made{0};  // machines ever started, for max_threads
   int max_threads = 0;               // fixed before the first thread starts
   // Machines running a goroutine without a worker (taken by the monitor from a goroutine that
