@@ -144,8 +144,27 @@ void spare_park(machine* m) {
     s.ndetached.fetch_sub(1, std::memory_order_relaxed);
   }
   s.spare_lock.lock();
-  if (s.nspare >= std::max(kMinSpares, s.nlent.load(std::memory_order_relaxed))) {
+  const int keep = std::max(kMinSpares, s.nlent.load(std::memory_order_relaxed));
+  if (s.nspare >= keep) {
+    // Spares parked while more calls were out are too many now: wake them without a worker,
+    // and each ends in turn (it comes back here). No wall-clock wait: the pool shrinks as
+    // soon as the calls that needed it are back.
+    machine* extra = nullptr;
+    while (s.nspare > keep) {
+      machine* x = s.spare_head;
+      s.spare_head = x->spare_next;
+      s.nspare--;
+      x->spare_next = extra;
+      extra = x;
+    }
     s.spare_lock.unlock();
+    while (extra) {
+      machine* x = extra;
+      extra = x->spare_next;
+      x->p = nullptr;
+      x->park_word.store(1, std::memory_order_release);  // release: as in start_machine()
+      futex_wake_one(&x->park_word);
+    }
     // Enough spares: this thread ends. Nothing refers to m any more (a spare is reachable only
     // through the spare list, and a machine without a worker through nothing else).
     s.nthreads.fetch_sub(1, std::memory_order_relaxed);
@@ -161,9 +180,9 @@ void spare_park(machine* m) {
   m->park_word.store(0, std::memory_order_relaxed);
 }
 
-// start_mutex held. Makes workers [nworkers, n), each with a machine of its own, and starts their threads. Every
-// worker struct exists before any thread starts, so code iterating over [0, procs) never meets
-// a missing one.
+// start_mutex held. Makes workers [nworkers, n), each with a machine of its own, and starts their
+// threads. Every worker struct exists before any thread starts, so code iterating over [0, procs)
+// never meets a missing one.
 void start_workers(unsigned n) {
   sched_state& s = S();
   unsigned from = s.nworkers.load(std::memory_order_relaxed);
