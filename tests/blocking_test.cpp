@@ -303,9 +303,9 @@ TEST_F(blocking_test, DumpShowsSyscallAndTheCallSite) {
     auto finished = goro::make_chan<int>(1);
     int line = 0;
     goro::go([&] {
-      started.send(goro::goroutine_id());
       char c;
-      line = __LINE__ + 1;
+      line = __LINE__ + 2;  // published by the send
+      started.send(goro::goroutine_id());
       goro::blocking([&] { return ::read(p.r, &c, 1); });
       finished.send(1);
     });

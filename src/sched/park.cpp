@@ -68,6 +68,7 @@ void ready(goroutine* g, bool next) noexcept {
 void park_g(void (*unlock)(void*), void* arg, wait_reason why, const goro::source_location& where) {
   thread_state* t = ts();
   goroutine* g = t->g;
+  enter_runtime(t);  // before reading the worker: the monitor may have taken it (hold.cpp)
   worker* w = t->w;
   g->reason.store(why, std::memory_order_relaxed);
   g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
@@ -94,6 +95,7 @@ void sleep_g(std::int64_t until, const goro::source_location& where) {
   tm.deletable = false;  // a sleep is never cancelled
   tm.fire = [](rtimer* r, std::int64_t) { ready(static_cast<sleep_timer*>(r)->g, false); };
   goroutine* g = t->g;
+  enter_runtime(t);  // as in park_g()
   g->reason.store(wait_reason::sleep, std::memory_order_relaxed);
   g->blocked_file.store(where.file_name(), std::memory_order_relaxed);
   g->blocked_line.store(where.line(), std::memory_order_relaxed);

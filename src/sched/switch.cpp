@@ -198,9 +198,7 @@ goroutine* next_direct(worker* w) noexcept {
   auto* g = static_cast<goroutine*>(arg);
   fiber_entered();
   finish_previous(ts()->m);
-  // Our own code from here: the monitor may take the worker (hold.cpp). release: as in
-  // ~worker_hold().
-  ts()->m->busy.store(0, std::memory_order_release);
+  leave_runtime(ts()->m);  // our own code from here: the monitor may take the worker
   *errno_ptr() = 0;
   try {
     g->ops->run(g->closure);
@@ -230,11 +228,7 @@ GORO_NO_TSAN void switch_out(post_action a) {
   GORO_DCHECK(m && g && m->cur == g && m->action == post_action::none);
   // Into the runtime until g runs again (busy is cleared where it resumes): from here the
   // monitor cannot take the worker, and a request it made is settled now (hold.cpp).
-  if (!m->busy.load(std::memory_order_relaxed)) {
-    m->busy.store(1, kHoldOrder);
-    std::atomic_signal_fence(std::memory_order_seq_cst);  // see kHoldOrder
-    if (m->claim.load(kHoldOrder) != 0) resolve_claim(t);
-  }
+  enter_runtime(t);
   g->saved_errno = *m->errno_addr;
   g->eh = *m->eh_addr;
   *m->eh_addr = eh_state{};
@@ -260,8 +254,7 @@ GORO_NO_TSAN void switch_out(post_action a) {
   finish_previous(m);
   *m->errno_addr = g->saved_errno;
   *m->eh_addr = g->eh;
-  // Back to g's own code. release: as in ~worker_hold().
-  m->busy.store(0, std::memory_order_release);
+  leave_runtime(m);  // back to g's own code
 }
 
 // A goroutine that meets another worker's goroutines on its channel locks this often in one

@@ -181,7 +181,7 @@ struct sched_state {
   spinlock spare_lock;
   machine* spare_head GORO_GUARDED_BY(spare_lock) = nullptr;
   int nspare GORO_GUARDED_BY(spare_lock) = 0;
-  std::atomic<int> nthreads{0};      // machines alive, plus the monitor; relaxed (a count)
+  std::atomic<int> nthreads{0};  // machines alive, plus the monitor; relaxed (a count)
   // Calls inside blocking() whose worker the monitor took and that have not returned yet.
   // Relaxed: it only sizes the spare pool.
   std::atomic<int> nlent{0};
@@ -267,6 +267,11 @@ class worker_hold {
   thread_state* t_;
   bool set_ = false;
 };
+
+// Entering the runtime to switch away (switch_out): like worker_hold, but the hold lasts until
+// the goroutine runs again, where leave_runtime() ends it (also at a goroutine's first run).
+void enter_runtime(thread_state* t) noexcept;
+void leave_runtime(machine* m) noexcept;
 
 // The monitor's side: registers for the barrier (false: the kernel lacks it, and the monitor
 // never takes a worker from a running goroutine), and runs it.
