@@ -295,6 +295,62 @@ TEST_F(blocking_test, SleepsKeepTheirPaceBesideTwiceAsManyHogsAsProcessors) {
   });
 }
 
+TEST_F(blocking_test, ALockedGoroutineAlwaysResumesOnItsThreadWhichRunsNothingElse) {
+  goro::run([] {
+    std::atomic<bool> stop{false};
+    auto locked_tid = goro::make_chan<pid_t>(1);
+    auto others = goro::make_chan<pid_t>(4096);
+    auto ping = goro::make_chan<int>();
+    auto release = goro::make_chan<int>();
+    goro::wait_group wg;
+    wg.add(1);
+    goro::go([&] {
+      goro::lock_os_thread();
+      const pid_t me = gettid();
+      locked_tid.send(me);
+      for (int i = 0; i < 200; i++) {
+        // Every way a goroutine leaves its thread: a receive that parks, a sleep, a yield, a
+        // blocking call, a go().
+        EXPECT_EQ(*ping.recv(), i);
+        EXPECT_EQ(gettid(), me);
+        if (i % 50 == 0) goro::sleep_for(std::chrono::microseconds(100));
+        goro::yield();
+        goro::blocking([] { return getpid(); });
+        goro::go([] {});
+        EXPECT_EQ(gettid(), me);
+      }
+      release.recv();  // the others have stopped: unlocked, this thread may run them
+      goro::unlock_os_thread();
+      wg.done();
+    });
+    const pid_t locked = *locked_tid.recv();
+    // Other goroutines run meanwhile, never on the locked thread.
+    goro::wait_group busy;
+    busy.add(4);
+    for (int k = 0; k < 4; k++) {
+      goro::go([&] {
+        while (!stop.load()) {
+          others.try_send(gettid());
+          goro::yield();
+        }
+        busy.done();
+      });
+    }
+    for (int i = 0; i < 200; i++) ping.send(i);
+    stop.store(true);
+    busy.wait();
+    release.send(1);
+    wg.wait();
+    others.close();
+    int seen = 0;
+    for (pid_t tid : others) {
+      EXPECT_NE(tid, locked);
+      seen++;
+    }
+    EXPECT_GT(seen, 0);
+  });
+}
+
 TEST_F(blocking_test, DumpShowsSyscallAndTheCallSite) {
   pipe_fds p;
   ASSERT_GE(p.r, 0);

@@ -162,6 +162,17 @@ std::invoke_result_t<F&> blocking(F&& f,
   return std::invoke(f);
 }
 
+// Go's runtime.LockOSThread / UnlockOSThread: while locked, the calling goroutine always runs
+// on the thread it runs on now, and that thread runs no other goroutine (for C libraries that
+// keep per-thread state: OpenGL, some database clients, thread-local errno-style APIs). When
+// the goroutine parks, its processor goes on with others on another thread, and comes back
+// with the goroutine (a thread switch each way, as in Go). Calls nest: the goroutine is
+// unlocked after as many unlock_os_thread() calls. A goroutine that ends locked frees its
+// thread for others (Go ends the thread instead). On a plain thread, or inside blocking(),
+// they do nothing.
+void lock_os_thread() noexcept;
+void unlock_os_thread() noexcept;
+
 // Go's runtime.Gosched: lets other goroutines run, then continues. On a plain thread it yields
 // the thread.
 void yield();

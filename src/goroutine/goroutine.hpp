@@ -27,6 +27,9 @@ namespace goro::detail {
 //             ready() makes it runnable
 //   syscall   running inside goro::blocking() on its machine, which may have lost its worker;
 //             back to running when the call returns
+struct worker;   // the scheduler's (src/sched); this layer only carries the pointers
+struct machine;  // (a worker is a processor, a machine a runtime thread)
+
 enum class g_state : std::uint8_t { dead, runnable, running, waiting, syscall };
 
 // libstdc++'s and libc++abi's per-thread exception state, saved per goroutine.
@@ -66,6 +69,11 @@ struct goroutine {
   std::atomic<wait_reason> reason{wait_reason::none};
   bool counted_blocked = false;  // parked for something only another goroutine/thread ends
   bool switched_out = false;     // has parked, slept, yielded or moved since it was spawned
+  std::uint16_t lock_depth = 0;  // lock_os_thread() calls not yet undone (by the goroutine)
+  // The machine this goroutine is locked to (lock_os_thread), or null. Written by the goroutine
+  // while it runs; read by whoever takes it off a queue to run it (the queue's hand-over
+  // publishes it).
+  machine* locked_m = nullptr;
   alignas(16) unsigned char inline_buf[48];
 };
 
@@ -100,9 +108,6 @@ void* closure_alloc(goroutine* g, std::size_t size, std::size_t align);
 void closure_free(goroutine* g) noexcept;
 
 // ---- The running goroutine of this thread ---------------------------------------------------
-
-struct worker;   // the scheduler's (src/sched); this layer only carries the pointers
-struct machine;  // (a worker is a processor, a machine a runtime thread)
 
 struct thread_state {
   machine* m = nullptr;    // the runtime thread this is, or null (a plain thread)

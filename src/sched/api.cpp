@@ -20,6 +20,26 @@ void yield() {
   detail::switch_out(detail::post_action::yield);
 }
 
+void lock_os_thread() noexcept {
+  detail::thread_state* t = detail::ts();
+  detail::goroutine* g = t->g;
+  if (!g) return;  // a plain thread (or inside blocking()) keeps its thread anyway
+  if (g->lock_depth++ == 0) {
+    g->locked_m = t->m;
+    t->m->locked_g = g;
+  }
+}
+
+void unlock_os_thread() noexcept {
+  detail::thread_state* t = detail::ts();
+  detail::goroutine* g = t->g;
+  if (!g || g->lock_depth == 0) return;  // as Go: unlocking an unlocked goroutine is a no-op
+  if (--g->lock_depth == 0) {
+    t->m->locked_g = nullptr;
+    g->locked_m = nullptr;
+  }
+}
+
 std::uint64_t goroutine_id() noexcept {
   detail::thread_state* t = detail::ts();
   detail::goroutine* g = t->g ? t->g : t->blocking_g;

@@ -44,10 +44,24 @@ void* machine_main(void* arg) {
   m->g0 = thread_fiber();
   for (;;) {
     worker* w = m->p;
+    if (m->detached) {  // its goroutine has switched away: it holds nothing now
+      m->detached = false;
+      S().ndetached.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (w && m->locked_g && !m->handoff) {
+      // Our locked goroutine switched away: nothing else runs here. The worker goes on
+      // elsewhere, and we wait until whoever finds the goroutine runnable hands it back.
+      m->p = nullptr;
+      start_machine(w);
+      w = nullptr;
+    }
     if (!w) {
       t->w = nullptr;
       tls_worker_slot = 0;
-      spare_park(m);  // returns holding a worker, or never
+      if (m->locked_g)
+        wait_for_locked(m);
+      else
+        spare_park(m);  // returns holding a worker, or never
       continue;
     }
     t->w = w;
@@ -61,6 +75,10 @@ void* machine_main(void* arg) {
       m->handoff = nullptr;
     else
       g = find_runnable(w);
+    if (g->locked_m && g->locked_m != m) {
+      run_locked(m, w, g);  // g runs on its own thread, with our worker; we hold none now
+      continue;
+    }
     // However it found g (its own queue, the global one, a steal), a spinning worker stops
     // spinning now: counted as spinning while it runs g, it would keep wakep() and
     // ensure_watcher() from waking anyone while nobody looks for work.
@@ -139,10 +157,6 @@ void start_machine(worker* w) noexcept {
 
 void spare_park(machine* m) {
   sched_state& s = S();
-  if (m->detached) {  // its goroutine has switched away: a spare like any other now
-    m->detached = false;
-    s.ndetached.fetch_sub(1, std::memory_order_relaxed);
-  }
   s.spare_lock.lock();
   const int keep = std::max(kMinSpares, s.nlent.load(std::memory_order_relaxed));
   if (s.nspare >= keep) {
@@ -178,6 +192,27 @@ void spare_park(machine* m) {
   s.spare_lock.unlock();
   futex_wait_nonzero(&m->park_word, kNever);  // acquire: see start_machine()
   m->park_word.store(0, std::memory_order_relaxed);
+}
+
+void run_locked(machine* m, worker* w, goroutine* g) noexcept {
+  reset_spinning(w);
+  machine* lm = g->locked_m;
+  m->p = nullptr;
+  w->holder.store(lm, std::memory_order_release);  // release: the monitor reads *lm
+  lm->lent_p = w;
+  lm->lent_g = g;
+  // release: pairs with the acquire in wait_for_locked(); lm sees w, g and what we wrote.
+  lm->park_word.store(1, std::memory_order_release);
+  futex_wake_one(&lm->park_word);
+}
+
+void wait_for_locked(machine* m) noexcept {
+  futex_wait_nonzero(&m->park_word, kNever);  // acquire: see run_locked()
+  m->park_word.store(0, std::memory_order_relaxed);
+  m->p = m->lent_p;
+  m->handoff = m->lent_g;
+  m->lent_p = nullptr;
+  m->lent_g = nullptr;
 }
 
 // start_mutex held. Makes workers [nworkers, n), each with a machine of its own, and starts their

@@ -64,6 +64,8 @@ bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& w
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
   g->counted_blocked = false;
   g->switched_out = false;
+  g->lock_depth = 0;
+  g->locked_m = nullptr;
   g->saved_errno = 0;
   g->eh = eh_state{};
   g->park.g = g;

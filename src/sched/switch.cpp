@@ -207,6 +207,11 @@ goroutine* next_direct(worker* w) noexcept {
   }
   g->ops->destroy(g->closure);
   closure_free(g);
+  if (g->locked_m) {  // still locked when it ends: the thread is free again (Go ends it)
+    ts()->m->locked_g = nullptr;
+    g->locked_m = nullptr;
+    g->lock_depth = 0;
+  }
   switch_out(post_action::exit);
   __builtin_unreachable();
 }
@@ -234,7 +239,12 @@ GORO_NO_TSAN void switch_out(post_action a) {
   *m->eh_addr = eh_state{};
   m->action = a;
   m->prev = g;
-  goroutine* next = m->p ? next_direct(m->p) : nullptr;
+  goroutine* next = m->p && !m->locked_g ? next_direct(m->p) : nullptr;
+  if (next && next->locked_m && next->locked_m != m) {
+    // Locked to another thread: g0 hands it over there (machine_main()).
+    m->handoff = next;
+    next = nullptr;
+  }
   if (next && !next->stk && a == post_action::park && m->unlock_fn) {
     // A goroutine's first run maps or takes a stack and touches its first page (a page fault,
     // microseconds on a VM): not while this goroutine's lock (a channel's, say) is still held,

@@ -152,6 +152,14 @@ struct machine {
   std::atomic<std::uint32_t> busy{1};
   std::atomic<std::uint32_t> claim{0};
   bool detached = false;  // runs a goroutine whose worker the monitor took (until its g0)
+  // The goroutine locked to this machine (lock_os_thread), or null: while it is set the machine
+  // runs no other goroutine; while it waits, the machine parks on park_word off the spare list
+  // until a holder that found it runnable hands over its worker with it (run_locked()).
+  goroutine* locked_g = nullptr;
+  // run_locked()'s mailbox: written by the hander before its release of park_word, read by
+  // this machine only after its acquire of it (wait_for_locked()).
+  worker* lent_p = nullptr;
+  goroutine* lent_g = nullptr;
   std::uint64_t syscall_status = 0;  // the status it stored entering blocking()
 };
 
@@ -419,6 +427,11 @@ int count_process_threads() noexcept;
 // Hands w (claimed by the caller, who no longer touches it) to a spare machine, or to a new
 // thread; past max_threads, ends the program as Go does ("thread exhaustion").
 void start_machine(worker* w) noexcept;
+// lock_os_thread(): g, found runnable by m (which holds w), is locked to another machine: hands
+// w and g over to it and wakes it; m then holds no worker.
+void run_locked(machine* m, worker* w, goroutine* g) noexcept;
+// m holds no worker and its locked goroutine is away: waits until run_locked() hands it back.
+void wait_for_locked(machine* m) noexcept;
 // m holds no worker: parks it as a spare until handed one, or ends its thread if there are
 // spares enough already (then it does not return).
 void spare_park(machine* m);
