@@ -3,9 +3,12 @@
 #pragma once
 
 #include "goro/chan.hpp"
+#include "goro/cond.hpp"
 #include "goro/defer.hpp"
 #include "goro/errors.hpp"
+#include "goro/once.hpp"
 #include "goro/runtime.hpp"
+#include "goro/rwmutex.hpp"
 #include "goro/select.hpp"
 #include "goro/source_location.hpp"
 #include "goro/sync.hpp"

@@ -134,6 +134,32 @@ void deadlock_nested() {
   never.recv();  // @mark(nested_recv)
 }
 
+// Go's wider toolkit (#16): each wait has Go's reason in the dump.
+void deadlock_rwmutex_lock() {
+  goro::rwmutex m;
+  m.lock_shared();
+  m.lock();  // @mark(rwmutex_lock)
+}
+
+void deadlock_rwmutex_rlock() {
+  goro::rwmutex m;
+  m.lock();
+  m.lock_shared();  // @mark(rwmutex_rlock)
+}
+
+void deadlock_cond() {
+  goro::mutex m;
+  goro::cond c(m);
+  m.lock();
+  c.wait();  // @mark(cond_wait)
+}
+
+// Go's Once.Do called from inside its own f: the inner call waits for the outer one.
+void deadlock_once_recursive() {
+  goro::once o;
+  o.call([&] { o.call([] {}); });  // @mark(once_recursive)
+}
+
 // ---- panics ----------------------------------------------------------------------------------
 
 void panic_main() { throw std::runtime_error("main boom"); }
@@ -173,6 +199,16 @@ void panic_close_nil() {
 void panic_negative_wait_group() {
   goro::wait_group wg;
   wg.done();
+}
+
+void panic_rwmutex_unlock() {
+  goro::rwmutex m;
+  m.unlock();
+}
+
+void panic_rwmutex_runlock() {
+  goro::rwmutex m;
+  m.unlock_shared();
 }
 
 // ---- a wait_group or mutex destroyed in use ----------------------------------------------------
@@ -358,6 +394,10 @@ const std::map<std::string, void (*)()> scenarios = {
     {"deadlock_after_never", deadlock_after_never},
     {"deadlock_sleep_forever", deadlock_sleep_forever},
     {"deadlock_nested", deadlock_nested},
+    {"deadlock_rwmutex_lock", deadlock_rwmutex_lock},
+    {"deadlock_rwmutex_rlock", deadlock_rwmutex_rlock},
+    {"deadlock_cond", deadlock_cond},
+    {"deadlock_once_recursive", deadlock_once_recursive},
     {"panic_main", panic_main},
     {"panic_goroutine", panic_goroutine},
     {"panic_int", panic_int},
@@ -365,6 +405,8 @@ const std::map<std::string, void (*)()> scenarios = {
     {"panic_close_closed", panic_close_closed},
     {"panic_close_nil", panic_close_nil},
     {"panic_negative_wait_group", panic_negative_wait_group},
+    {"panic_rwmutex_unlock", panic_rwmutex_unlock},
+    {"panic_rwmutex_runlock", panic_rwmutex_runlock},
     {"wait_group_destroyed_with_counter", wait_group_destroyed_with_counter},
     {"wait_group_destroyed_with_waiters", wait_group_destroyed_with_waiters},
     {"wait_group_destroyed_on_thread", wait_group_destroyed_on_thread},

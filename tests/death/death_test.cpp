@@ -197,6 +197,20 @@ TEST(deadlock, Mutex) {
   expect_death("deadlock_mutex", lone_main_deadlock("sync.Mutex.Lock", "mutex"));
 }
 
+// Go's wider toolkit (#16): every new wait is counted as blocked and shows Go's reason.
+TEST(deadlock, RWMutexLock) {
+  expect_death("deadlock_rwmutex_lock", lone_main_deadlock("sync.RWMutex.Lock", "rwmutex_lock"));
+}
+TEST(deadlock, RWMutexRLock) {
+  expect_death("deadlock_rwmutex_rlock", lone_main_deadlock("sync.RWMutex.RLock", "rwmutex_rlock"));
+}
+TEST(deadlock, CondWait) {
+  expect_death("deadlock_cond", lone_main_deadlock("sync.Cond.Wait", "cond_wait"));
+}
+TEST(deadlock, OnceCalledFromItsOwnFunction) {
+  expect_death("deadlock_once_recursive", lone_main_deadlock("sync.Mutex.Lock", "once_recursive"));
+}
+
 // Timers nobody refers to any more do not keep the detector quiet (#11): 10,000 after(1h)
 // timeouts of a select loop are gone with their channels.
 TEST(deadlock, AfterTimeoutsOfASelectLoopLeaveNoTimer) {
@@ -271,6 +285,14 @@ TEST(panic, CloseOfNilChannel) {
 }
 TEST(panic, NegativeWaitGroupCounter) {
   expect_death("panic_negative_wait_group", lone_main_panic("sync: negative WaitGroup counter"));
+}
+
+// Go's texts; Go makes these fatal errors, goro a panic_error (recoverable, like its mutex's).
+TEST(panic, RWMutexUnlockOfUnlocked) {
+  expect_death("panic_rwmutex_unlock", lone_main_panic("sync: Unlock of unlocked RWMutex"));
+}
+TEST(panic, RWMutexRUnlockOfUnlocked) {
+  expect_death("panic_rwmutex_runlock", lone_main_panic("sync: RUnlock of unlocked RWMutex"));
 }
 
 // A wait_group or mutex destroyed while in use: a panic, raised from the destructor (which
