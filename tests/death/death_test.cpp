@@ -211,6 +211,22 @@ TEST(deadlock, OnceCalledFromItsOwnFunction) {
   expect_death("deadlock_once_recursive", lone_main_deadlock("sync.Mutex.Lock", "once_recursive"));
 }
 
+TEST(deadlock, ContextDone) {
+  expect_death("deadlock_context_done", lone_main_deadlock("chan receive", "context_done"));
+}
+TEST(deadlock, ContextDoneInSelect) {
+  expect_death("deadlock_context_select", lone_main_deadlock("select", "context_select"));
+}
+TEST(deadlock, Semaphore) {
+  expect_death("deadlock_semaphore", lone_main_deadlock("select", "semaphore"));
+}
+TEST(deadlock, SemaphoreWithContext) {
+  expect_death("deadlock_semaphore_ctx", lone_main_deadlock("select", "semaphore_ctx"));
+}
+TEST(deadlock, ErrgroupAtLimit) {
+  expect_death("deadlock_errgroup_limit", lone_main_deadlock("chan send", "errgroup_limit"));
+}
+
 // Timers nobody refers to any more do not keep the detector quiet (#11): 10,000 after(1h)
 // timeouts of a select loop are gone with their channels.
 TEST(deadlock, AfterTimeoutsOfASelectLoopLeaveNoTimer) {
@@ -293,6 +309,21 @@ TEST(panic, RWMutexUnlockOfUnlocked) {
 }
 TEST(panic, RWMutexRUnlockOfUnlocked) {
   expect_death("panic_rwmutex_runlock", lone_main_panic("sync: RUnlock of unlocked RWMutex"));
+}
+
+TEST(panic, SemaphoreReleasedMoreThanHeld) {
+  expect_death("panic_semaphore_release", lone_main_panic("semaphore: released more than held"));
+}
+TEST(panic, PanicErrorInErrgroupTaskEndsTheProgram) {
+  expect_death("panic_errgroup_task",
+               "panic: send on closed channel\n"
+               "\n"
+               "goroutine 2 [running]:\n"
+               "\tcreated by goroutine 1 at {F}:{errgroup_task}\n"
+               "\n"
+               "goroutine 1 [semacquire]:\n"
+               "\tblocked at {F}:{errgroup_wait}\n"
+               "\tcreated by goro::run at {F}:{run}\n");
 }
 
 // A wait_group or mutex destroyed while in use: a panic, raised from the destructor (which
