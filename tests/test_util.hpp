@@ -5,6 +5,7 @@
 // - sanitizer detection and count scaling, so one test source serves release, ASan and TSan.
 // - configured_max_procs(): the worker count this ctest variant asked for.
 // - panic_text(): the text of the goro::panic_error a call throws.
+// - wait_until_parked(): waits until goro::dump() shows a goroutine parked for a wait reason.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +13,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <goro/goro.hpp>
 #include <string>
@@ -97,6 +100,28 @@ std::string panic_text(F&& fn) {
     return e.what();
   }
   return "<no panic>";
+}
+
+// What goro::dump() prints now.
+inline std::string dump_now() {
+  char* buf = nullptr;
+  std::size_t len = 0;
+  FILE* f = open_memstream(&buf, &len);
+  if (!f) return {};
+  goro::dump(f);
+  std::fclose(f);
+  std::string text(buf, len);
+  std::free(buf);
+  return text;
+}
+
+// Yields until goro::dump() shows goroutine `id` parked for `reason` (Go's words, e.g.
+// "sync.RWMutex.RLock"): a way to know that a goroutine has really blocked, with no clock. The
+// goroutine must stay blocked until the caller acts, or this may spin for ever (ctest's
+// timeout then fails the test).
+inline void wait_until_parked(std::uint64_t id, const std::string& reason) {
+  const std::string line = "goroutine " + std::to_string(id) + " [" + reason + "]:";
+  while (dump_now().find(line) == std::string::npos) goro::yield();
 }
 
 // Calls wg.done() when the scope ends, however it ends: a goroutine that stops early on a

@@ -3,10 +3,16 @@
 #pragma once
 
 #include "goro/chan.hpp"
+#include "goro/cond.hpp"
+#include "goro/context.hpp"
 #include "goro/defer.hpp"
+#include "goro/errgroup.hpp"
 #include "goro/errors.hpp"
+#include "goro/once.hpp"
 #include "goro/runtime.hpp"
+#include "goro/rwmutex.hpp"
 #include "goro/select.hpp"
+#include "goro/semaphore.hpp"
 #include "goro/source_location.hpp"
 #include "goro/sync.hpp"
 #include "goro/time.hpp"

@@ -1,4 +1,5 @@
-// goro/time.hpp: Go's time.After, time.Ticker and time.Timer on the runtime's timers.
+// goro/time.hpp: Go's time.After, time.Tick, time.AfterFunc, time.Ticker and time.Timer on the
+// runtime's timers.
 //
 // Timer channels behave as in Go 1.23 and later (synchronous timer channels):
 //  - after stop() or reset() returns, no value from before the call is ever received;
@@ -15,8 +16,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 
 #include "goro/chan.hpp"
+#include "goro/source_location.hpp"
 
 namespace goro {
 
@@ -24,6 +28,7 @@ using time_point = std::chrono::steady_clock::time_point;
 
 namespace detail {
 struct timer_state;
+struct func_tag {};  // selects after_func's timer constructor
 
 // What ticker and timer share: the timer's channel (which owns the timer) and its state.
 class timer_owner {
@@ -35,13 +40,18 @@ class timer_owner {
 
  protected:
   timer_owner(std::chrono::nanoseconds first, std::int64_t period_ns);  // period 0: once
+  // after_func: no channel; each fire runs call(func.get()) in a new goroutine.
+  timer_owner(std::chrono::nanoseconds first, std::shared_ptr<void> func, void (*call)(void*),
+              const goro::source_location& where);
   timer_owner(timer_owner&& o) noexcept;
-  timer_owner& operator=(timer_owner&& o) noexcept;  // stops the timer it replaces
-  ~timer_owner();                                    // stops the timer
+  timer_owner& operator=(timer_owner&& o) noexcept;  // drops the timer it replaces (drop())
+  ~timer_owner();                                    // drop()
   bool stop_timer() noexcept;                        // what timer::stop() returns
   bool rearm(std::chrono::nanoseconds first, std::int64_t period_ns);
 
  private:
+  void drop() noexcept;  // stops the timer; an after_func's is left armed (Go keeps it)
+
   recv_chan<time_point> c_;
   timer_state* s_ = nullptr;  // owned through c_ (the channel keeps it alive)
 };
@@ -71,7 +81,31 @@ class timer : public detail::timer_owner {
   explicit timer(std::chrono::nanoseconds d);
   bool stop() noexcept { return stop_timer(); }
   bool reset(std::chrono::nanoseconds d);
+
+  // after_func()'s timer (detail::func_tag: not API).
+  timer(detail::func_tag, std::chrono::nanoseconds d, std::shared_ptr<void> func,
+        void (*call)(void*), const goro::source_location& where);
 };
+
+// Go's time.AfterFunc: after d, f() runs in a goroutine of its own. The timer's stop() before
+// that prevents it (true: stopped in time; false: f has started, or the timer was stopped
+// already); reset(d) schedules f again, d from now (true if it was still pending, as Go's).
+// f may run again after a reset even while a previous run has not returned. c() is nil.
+// Unlike the other timers, destroying the returned object does not stop it, as Go's runtime
+// keeps an AfterFunc timer until it fires: `goro::after_func(1s, f);` alone runs f in a
+// second. While pending it keeps the deadlock detector quiet, as any timer does.
+template <class F>
+timer after_func(std::chrono::nanoseconds d, F f,
+                 goro::source_location where = goro::source_location::current()) {
+  return timer(
+      detail::func_tag{}, d, std::make_shared<F>(std::move(f)),
+      [](void* fp) { std::invoke(*static_cast<F*>(fp)); }, where);
+}
+
+// Go's time.Tick: a channel that receives the time every d, for as long as a handle to it
+// exists (then its ticker is removed, as in Go 1.23); nil for d <= 0, as Go's. A slow receiver
+// misses ticks, as with ticker.
+recv_chan<time_point> tick(std::chrono::nanoseconds d);
 
 namespace debug {
 // Timers waiting in the runtime's heaps now: sleeps, and after/timer/ticker values not yet

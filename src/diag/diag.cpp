@@ -103,6 +103,12 @@ const char* reason_text(wait_reason r) noexcept {
       return "sync.Mutex.Lock";
     case wait_reason::sleep:
       return "sleep";
+    case wait_reason::rwmutex_lock:
+      return "sync.RWMutex.Lock";
+    case wait_reason::rwmutex_rlock:
+      return "sync.RWMutex.RLock";
+    case wait_reason::cond_wait:
+      return "sync.Cond.Wait";
     case wait_reason::none:
       break;
   }

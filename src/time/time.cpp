@@ -1,13 +1,20 @@
-// after, ticker and timer: a runtime timer feeding a channel that owns it.
+// after, tick, ticker, timer and after_func: a runtime timer feeding a channel that owns it (or,
+// for after_func, starting a goroutine).
 //
 // Ownership: the user holds handles to a timer_chan (a channel of capacity 1 that reports
 // itself unbuffered); the channel holds the timer_state; the state never holds the channel
 // (it only points at it), so the last handle's release destroys the channel, and the
 // channel's destructor stops the timer (Go 1.23: an unreferenced timer is collected).
 //
+// after_func's timers have no channel: the timer object (timer_owner) holds the state
+// directly, in the channel's place, and each fire starts a goroutine running f (`call` is set
+// for them, `ch` stays null). Their owner's destructor drops its hold without stopping the
+// timer, as Go's runtime keeps an AfterFunc timer until it fires.
+//
 // Invariants (timer_state::lock guards ch, armed, period and the channel's "stale" contents):
-//  - refs counts the channel's hold (until its destructor) and one heap hold while the timer
-//    is in a heap or a fire of it is under way; the last release frees the state.
+//  - refs counts the channel's hold (until its destructor; for after_func, the owner's until
+//    its destructor) and one heap hold while the timer is in a heap or a fire of it is under
+//    way; the last release frees the state.
 //  - ch is null once the channel is being destroyed; a fire then delivers nothing.
 //  - armed is true while the value of the current arming has not been put in the channel.
 //    So "the value was not received" is armed || the channel holds it, and that is what
@@ -17,10 +24,12 @@
 //  - Lock order: timer_state::lock, then a heap's lock or the channel's lock.
 #include "goro/time.hpp"
 
+#include <memory>
 #include <stdexcept>
 #include <utility>
 
 #include "base/check.hpp"
+#include "goro/runtime.hpp"
 #include "sched/sched.hpp"
 #include "timer/timers.hpp"
 
@@ -33,7 +42,11 @@ struct timer_state : rtimer {
   timer_chan* ch GORO_GUARDED_BY(lock) = nullptr;
   std::int64_t period GORO_GUARDED_BY(lock) = 0;  // 0: one-shot
   bool armed GORO_GUARDED_BY(lock) = false;
-  std::atomic<int> refs{1};  // the channel's
+  std::atomic<int> refs{1};  // the channel's (after_func: the owner's)
+  // after_func only (call non-null): what each fire runs in a goroutine of its own.
+  std::shared_ptr<void> func;
+  void (*call)(void*) = nullptr;
+  goro::source_location where;
 
   void release() noexcept {
     // acq_rel: the last releaser must see every other holder's writes before freeing.
@@ -85,8 +98,12 @@ class timer_chan final : public chan_impl<time_point> {
 void timer_state::on_fire(rtimer* r, std::int64_t now) {
   auto* s = static_cast<timer_state*>(r);
   bool rearmed = false;
+  std::shared_ptr<void> run;  // after_func: f, started once the lock is released
   s->lock.lock();
-  if (s->armed && s->ch) {
+  if (s->armed && s->call) {
+    s->armed = false;
+    run = s->func;
+  } else if (s->armed && s->ch) {
     time_point tp{std::chrono::nanoseconds(now)};
     s->ch->try_send(tp);  // a slow receiver misses ticks, as in Go
     if (s->period > 0) {
@@ -104,12 +121,16 @@ void timer_state::on_fire(rtimer* r, std::int64_t now) {
   // release: pairs with stop_locked()'s acquire load; what this fire did is seen by a stop()
   // that stops waiting for it. Before the unlock: after it, s may be freed by others.
   s->firing.fetch_sub(1, std::memory_order_release);
+  void (*const call)(void*) = s->call;
+  const goro::source_location where = s->where;
   s->lock.unlock();
   if (!rearmed) s->release();
+  // On the scheduler's stack: f runs in its own goroutine, as Go's time.AfterFunc.
+  if (run) goro::go([f = std::move(run), call] { call(f.get()); }, where);
 }
 
 bool timer_state::stop_locked() noexcept {
-  GORO_DCHECK(lock.held() && ch);
+  GORO_DCHECK(lock.held() && (ch || call));
   const bool was_armed = armed;
   armed = false;
   if (timer_del(this)) {
@@ -127,7 +148,7 @@ bool timer_state::stop_locked() noexcept {
     }
   }
   time_point stale;
-  const bool drained = ch->try_recv(&stale) == op_result::ok;
+  const bool drained = ch && ch->try_recv(&stale) == op_result::ok;
   return was_armed || drained;
 }
 
@@ -175,15 +196,43 @@ timer_owner::timer_owner(std::chrono::nanoseconds first, std::int64_t period) {
 }
 timer_owner::timer_owner(timer_owner&& o) noexcept
     : c_(std::move(o.c_)), s_(std::exchange(o.s_, nullptr)) {}
+timer_owner::timer_owner(std::chrono::nanoseconds first, std::shared_ptr<void> func,
+                         void (*call)(void*), const goro::source_location& where) {
+  ensure_started(nullptr);
+  auto* s = new timer_state;
+  s->fire = &timer_state::on_fire;
+  s->func = std::move(func);
+  s->call = call;
+  s->where = where;
+  s->lock.lock();
+  try {
+    s->arm_locked(first.count(), 0);
+  } catch (...) {
+    s->lock.unlock();
+    delete s;
+    throw;
+  }
+  s->lock.unlock();
+  s_ = s;
+}
 timer_owner& timer_owner::operator=(timer_owner&& o) noexcept {
   if (this != &o) {
-    stop_timer();
+    drop();
     c_ = std::move(o.c_);
     s_ = std::exchange(o.s_, nullptr);
   }
   return *this;
 }
-timer_owner::~timer_owner() { stop_timer(); }
+timer_owner::~timer_owner() { drop(); }
+
+void timer_owner::drop() noexcept {
+  if (s_ && s_->call) {
+    s_->release();  // after_func: the timer stays armed; only our hold goes
+    s_ = nullptr;
+    return;
+  }
+  stop_timer();
+}
 
 bool timer_owner::stop_timer() noexcept {
   if (!s_) return false;
@@ -207,6 +256,14 @@ ticker::ticker(std::chrono::nanoseconds period) : timer_owner(period, checked_pe
 void ticker::reset(std::chrono::nanoseconds period) { rearm(period, checked_period(period)); }
 
 timer::timer(std::chrono::nanoseconds d) : timer_owner(d, 0) {}
+timer::timer(detail::func_tag, std::chrono::nanoseconds d, std::shared_ptr<void> func,
+             void (*call)(void*), const goro::source_location& where)
+    : timer_owner(d, std::move(func), call, where) {}
+
+recv_chan<time_point> tick(std::chrono::nanoseconds d) {
+  if (d.count() <= 0) return {};
+  return detail::adopt_chan<time_point>(detail::make_timer(d, d.count()));
+}
 bool timer::reset(std::chrono::nanoseconds d) { return rearm(d, 0); }
 
 namespace debug {

@@ -138,6 +138,66 @@ void deadlock_nested() {
   never.recv();  // @mark(nested_recv)
 }
 
+// Go's wider toolkit (#16): each wait has Go's reason in the dump.
+void deadlock_rwmutex_lock() {
+  goro::rwmutex m;
+  m.lock_shared();
+  m.lock();  // @mark(rwmutex_lock)
+}
+
+void deadlock_rwmutex_rlock() {
+  goro::rwmutex m;
+  m.lock();
+  m.lock_shared();  // @mark(rwmutex_rlock)
+}
+
+GORO_NO_THREAD_SAFETY_ANALYSIS void deadlock_cond() {
+  goro::mutex m;
+  goro::cond c(m);
+  m.lock();
+  c.wait();  // @mark(cond_wait)
+}
+
+// Go's Once.Do called from inside its own f: the inner call waits for the outer one.
+void deadlock_once_recursive() {
+  goro::once o;
+  o.call([&] { o.call([] {}); });  // @mark(once_recursive)
+}
+
+// Waiting for a context nobody will cancel: [chan receive] alone, [select] in a select, as Go.
+void deadlock_context_done() {
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  ctx.done().recv();  // @mark(context_done)
+}
+
+void deadlock_context_select() {
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  auto d = ctx.done();
+  auto n = goro::make_chan<int>();
+  goro::select(goro::on_recv(d, [] {}), goro::on_recv(n, [] {}));  // @mark(context_select)
+}
+
+// x/sync's semaphore waits in a select, with or without a context.
+void deadlock_semaphore() {
+  goro::semaphore s(2);
+  s.acquire(2);
+  s.acquire(1);  // @mark(semaphore)
+}
+
+void deadlock_semaphore_ctx() {
+  goro::semaphore s(2);
+  s.acquire(2);
+  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  s.acquire(ctx, 1);  // @mark(semaphore_ctx)
+}
+
+// errgroup: go() at a limit of 0 blocks for ever on the limit's channel.
+void deadlock_errgroup_limit() {
+  goro::errgroup g;
+  g.set_limit(0);
+  g.go([] {});  // @mark(errgroup_limit)
+}
+
 // ---- panics ----------------------------------------------------------------------------------
 
 void panic_main() { throw std::runtime_error("main boom"); }
@@ -177,6 +237,35 @@ void panic_close_nil() {
 void panic_negative_wait_group() {
   goro::wait_group wg;
   wg.done();
+}
+
+void panic_rwmutex_unlock() {
+  goro::rwmutex m;
+  m.unlock();
+}
+
+void panic_rwmutex_runlock() {
+  goro::rwmutex m;
+  m.unlock_shared();
+}
+
+void panic_semaphore_release() {
+  goro::semaphore s(3);
+  s.acquire(2);
+  s.release(3);
+}
+
+// A goro::panic_error in an errgroup task is a panic, not the group's failure: the program
+// ends, its task listed as the panicking goroutine and main waiting in wait().
+void panic_errgroup_task() {
+  goro::errgroup g;
+  g.go([] {  // @mark(errgroup_task)
+    wait_until_blocked(1, "semacquire");
+    auto ch = goro::make_chan<int>(1);
+    ch.close();
+    ch.send(1);
+  });
+  g.wait();  // @mark(errgroup_wait)
 }
 
 // ---- a wait_group or mutex destroyed in use ----------------------------------------------------
@@ -399,6 +488,15 @@ const std::map<std::string, void (*)()> scenarios = {
     {"deadlock_after_never", deadlock_after_never},
     {"deadlock_sleep_forever", deadlock_sleep_forever},
     {"deadlock_nested", deadlock_nested},
+    {"deadlock_rwmutex_lock", deadlock_rwmutex_lock},
+    {"deadlock_rwmutex_rlock", deadlock_rwmutex_rlock},
+    {"deadlock_cond", deadlock_cond},
+    {"deadlock_once_recursive", deadlock_once_recursive},
+    {"deadlock_context_done", deadlock_context_done},
+    {"deadlock_context_select", deadlock_context_select},
+    {"deadlock_semaphore", deadlock_semaphore},
+    {"deadlock_semaphore_ctx", deadlock_semaphore_ctx},
+    {"deadlock_errgroup_limit", deadlock_errgroup_limit},
     {"panic_main", panic_main},
     {"panic_goroutine", panic_goroutine},
     {"panic_int", panic_int},
@@ -406,6 +504,10 @@ const std::map<std::string, void (*)()> scenarios = {
     {"panic_close_closed", panic_close_closed},
     {"panic_close_nil", panic_close_nil},
     {"panic_negative_wait_group", panic_negative_wait_group},
+    {"panic_rwmutex_unlock", panic_rwmutex_unlock},
+    {"panic_rwmutex_runlock", panic_rwmutex_runlock},
+    {"panic_semaphore_release", panic_semaphore_release},
+    {"panic_errgroup_task", panic_errgroup_task},
     {"wait_group_destroyed_with_counter", wait_group_destroyed_with_counter},
     {"wait_group_destroyed_with_waiters", wait_group_destroyed_with_waiters},
     {"wait_group_destroyed_on_thread", wait_group_destroyed_on_thread},

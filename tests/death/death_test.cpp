@@ -197,6 +197,36 @@ TEST(deadlock, Mutex) {
   expect_death("deadlock_mutex", lone_main_deadlock("sync.Mutex.Lock", "mutex"));
 }
 
+// Go's wider toolkit (#16): every new wait is counted as blocked and shows Go's reason.
+TEST(deadlock, RWMutexLock) {
+  expect_death("deadlock_rwmutex_lock", lone_main_deadlock("sync.RWMutex.Lock", "rwmutex_lock"));
+}
+TEST(deadlock, RWMutexRLock) {
+  expect_death("deadlock_rwmutex_rlock", lone_main_deadlock("sync.RWMutex.RLock", "rwmutex_rlock"));
+}
+TEST(deadlock, CondWait) {
+  expect_death("deadlock_cond", lone_main_deadlock("sync.Cond.Wait", "cond_wait"));
+}
+TEST(deadlock, OnceCalledFromItsOwnFunction) {
+  expect_death("deadlock_once_recursive", lone_main_deadlock("sync.Mutex.Lock", "once_recursive"));
+}
+
+TEST(deadlock, ContextDone) {
+  expect_death("deadlock_context_done", lone_main_deadlock("chan receive", "context_done"));
+}
+TEST(deadlock, ContextDoneInSelect) {
+  expect_death("deadlock_context_select", lone_main_deadlock("select", "context_select"));
+}
+TEST(deadlock, Semaphore) {
+  expect_death("deadlock_semaphore", lone_main_deadlock("select", "semaphore"));
+}
+TEST(deadlock, SemaphoreWithContext) {
+  expect_death("deadlock_semaphore_ctx", lone_main_deadlock("select", "semaphore_ctx"));
+}
+TEST(deadlock, ErrgroupAtLimit) {
+  expect_death("deadlock_errgroup_limit", lone_main_deadlock("chan send", "errgroup_limit"));
+}
+
 // Timers nobody refers to any more do not keep the detector quiet (#11): 10,000 after(1h)
 // timeouts of a select loop are gone with their channels.
 TEST(deadlock, AfterTimeoutsOfASelectLoopLeaveNoTimer) {
@@ -271,6 +301,29 @@ TEST(panic, CloseOfNilChannel) {
 }
 TEST(panic, NegativeWaitGroupCounter) {
   expect_death("panic_negative_wait_group", lone_main_panic("sync: negative WaitGroup counter"));
+}
+
+// Go's texts; Go makes these fatal errors, goro a panic_error (recoverable, like its mutex's).
+TEST(panic, RWMutexUnlockOfUnlocked) {
+  expect_death("panic_rwmutex_unlock", lone_main_panic("sync: Unlock of unlocked RWMutex"));
+}
+TEST(panic, RWMutexRUnlockOfUnlocked) {
+  expect_death("panic_rwmutex_runlock", lone_main_panic("sync: RUnlock of unlocked RWMutex"));
+}
+
+TEST(panic, SemaphoreReleasedMoreThanHeld) {
+  expect_death("panic_semaphore_release", lone_main_panic("semaphore: released more than held"));
+}
+TEST(panic, PanicErrorInErrgroupTaskEndsTheProgram) {
+  expect_death("panic_errgroup_task",
+               "panic: send on closed channel\n"
+               "\n"
+               "goroutine 2 [running]:\n"
+               "\tcreated by goroutine 1 at {F}:{errgroup_task}\n"
+               "\n"
+               "goroutine 1 [semacquire]:\n"
+               "\tblocked at {F}:{errgroup_wait}\n"
+               "\tcreated by goro::run at {F}:{run}\n");
 }
 
 // A wait_group or mutex destroyed while in use: a panic, raised from the destructor (which

@@ -35,6 +35,9 @@ enum class wait_reason : std::uint8_t {
   semacquire,       // "semacquire" (wait_group.wait)
   mutex_lock,       // "sync.Mutex.Lock"
   sleep,            // "sleep"
+  rwmutex_lock,     // "sync.RWMutex.Lock"
+  rwmutex_rlock,    // "sync.RWMutex.RLock"
+  cond_wait,        // "sync.Cond.Wait"
 };
 
 struct goroutine;
