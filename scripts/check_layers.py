@@ -9,7 +9,7 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["base", "fiber", "goroutine", "timer", "diag", "sched", "chan", "sync", "time"]
+LAYERS = ["base", "fiber", "goroutine", "timer", "diag", "sched", "chan", "sync", "time", "os"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -5,6 +5,7 @@
 #include "goro/chan.hpp"
 #include "goro/defer.hpp"
 #include "goro/errors.hpp"
+#include "goro/os.hpp"
 #include "goro/runtime.hpp"
 #include "goro/select.hpp"
 #include "goro/source_location.hpp"
