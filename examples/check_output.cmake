@@ -8,6 +8,7 @@
 #   STDERR_COUNT_REGEX=<re> and STDERR_COUNT=<n>: <re> must match stderr exactly <n> times
 #   SOURCE_PATH=<path>     stderr must name <path> (relative to the repository root) and never
 #                          the file under any other path, e.g. an absolute one
+#   ARGS=<argument>        one command-line argument to run the program with
 #   TIMEOUT=<seconds>      kill the program after this long (default 100); set below ctest's
 #                          TIMEOUT, so that a hang is reported with the output so far
 #
@@ -26,7 +27,7 @@ if(NOT DEFINED TIMEOUT)
   set(TIMEOUT 100)
 endif()
 
-execute_process(COMMAND ${PROGRAM}
+execute_process(COMMAND ${PROGRAM} ${ARGS}
   OUTPUT_VARIABLE out
   ERROR_VARIABLE err
   RESULT_VARIABLE rc

@@ -10,7 +10,7 @@ import re
 import sys
 
 LAYERS = ["base", "fiber", "goroutine", "timer", "diag", "sched", "chan", "sync", "time", "context",
-          "xsync"]
+          "xsync", "os"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

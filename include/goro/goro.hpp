@@ -9,6 +9,7 @@
 #include "goro/errgroup.hpp"
 #include "goro/errors.hpp"
 #include "goro/once.hpp"
+#include "goro/os.hpp"
 #include "goro/runtime.hpp"
 #include "goro/rwmutex.hpp"
 #include "goro/select.hpp"

@@ -8,6 +8,8 @@
 // (no goroutine runnable, running or sleeping), no timer is pending, and every thread of the
 // process is a worker or is itself blocked in a goro call. The last condition is read from
 // /proc/self/task: any other thread might hold a channel and wake someone, so it vetoes.
+// Threads of the runtime's own (src/os's signal relay) count as accounted for, and while a
+// channel is registered for signals (os::notify) nothing is reported, as in Go.
 // The per-worker counters are exact only while every worker is idle, which is the first
 // thing checked, under idle_lock (a worker leaves the idle list only under it).
 #include <dirent.h>
@@ -23,16 +25,30 @@ namespace {
 constexpr std::int64_t kConfirmNs = 20'000'000;      // a suspicion is confirmed this much later
 constexpr std::int64_t kThreadPollNs = 100'000'000;  // a plain thread may block unseen: look
 
+// Set by src/os (see sched.hpp); seq_cst, read here only.
+std::atomic<int> service_threads{0};
+std::atomic<int> external_wakers{0};
+
 bool threads_all_accounted() noexcept {
   sched_state& s = S();
-  // The runtime's own threads (machines, the monitor) and plain threads blocked in goro calls.
+  // The runtime's own threads (machines, the monitor), service threads (the signal relay) and
+  // plain threads blocked in goro calls.
   int expected = s.nthreads.load(std::memory_order_relaxed) +
-                 s.threads_blocked.load(std::memory_order_seq_cst) + s.extra_threads;
+                 s.threads_blocked.load(std::memory_order_seq_cst) + s.extra_threads +
+                 service_threads.load(std::memory_order_seq_cst);
   int n = count_process_threads();
   return n >= 0 && n <= expected;
 }
 
 }  // namespace
+
+void deadlock_count_service_thread() noexcept {
+  service_threads.fetch_add(1, std::memory_order_seq_cst);
+}
+
+void deadlock_external_wakers(int delta) noexcept {
+  external_wakers.fetch_add(delta, std::memory_order_seq_cst);
+}
 
 int count_process_threads() noexcept {
   DIR* d = opendir("/proc/self/task");
@@ -74,6 +90,7 @@ bool deadlock_detector::suspected_locked(signature* sig) noexcept {
   // acquire: pairs with the releases in run_main(); a stale "active" only delays the report by a
   // round.
   if (!s.run_active.load(std::memory_order_acquire)) return false;
+  if (external_wakers.load(std::memory_order_seq_cst) > 0) return false;
   if (!all_idle_and_queues_empty_locked()) return false;
   // With every worker idle, the per-worker counters are exact (see the top of this file).
   // acquire: pairs with the release in start_workers().

@@ -39,4 +39,15 @@ void ensure_started(const options* opts);
 // Goroutines started and not yet ended, summed over workers (exact only while all are idle).
 std::int64_t live_goroutines() noexcept;
 
+// For src/os (deadlock.cpp): what the deadlock detector must know of wakers outside the
+// goroutines.
+// A thread of the runtime's own that is not a worker and never parks in a goro call (the
+// os::notify relay): counted among the threads the detector expects, so that its existence
+// vetoes nothing. Called once per such thread, after it was created.
+void deadlock_count_service_thread() noexcept;
+// While the sum of the deltas is positive, something outside the goroutines may still wake one
+// (a channel registered with os::notify), and the detector reports nothing: in Go, the
+// signal-handling goroutine, waiting in a system call, keeps checkdead quiet.
+void deadlock_external_wakers(int delta) noexcept;
+
 }  // namespace goro::detail

@@ -394,6 +394,30 @@ void sigquit() {
   wg.wait();  // @mark(sigquit_wait)
 }
 
+// A channel that watched SIGUSR1 and stopped: the relay thread is still there, but no signal
+// can wake the goroutine waiting on the channel any more, so that is a deadlock.
+void deadlock_signal_stopped() {
+  auto ch = goro::make_chan<int>(1);
+  goro::os::notify(ch, {SIGUSR1});
+  goro::os::stop(ch);
+  ch.recv();  // @mark(signal_stopped)
+}
+
+// A channel closed while registered for SIGUSR1: the relay's send panics when the signal comes,
+// as Go's signal loop does.
+void panic_signal_closed_channel() {
+  auto ch = goro::make_chan<int>(1);
+  goro::os::notify(ch, {SIGUSR1});
+  ch.close();
+  std::thread([] {
+    wait_until_blocked(1, "semacquire");
+    std::raise(SIGUSR1);
+  }).detach();
+  goro::wait_group wg;
+  wg.add(1);
+  wg.wait();  // @mark(signal_closed_wait)
+}
+
 // With GORO_LEAKCHECK=1: run returns while a goroutine is still blocked.
 void leak() {
   auto ch = goro::make_chan<int>();
@@ -517,6 +541,8 @@ const std::map<std::string, void (*)()> scenarios = {
     {"thread_exhaustion", thread_exhaustion},
     {"out_of_memory", out_of_memory},
     {"sigquit", sigquit},
+    {"deadlock_signal_stopped", deadlock_signal_stopped},
+    {"panic_signal_closed_channel", panic_signal_closed_channel},
     {"leak", leak},
     {"leak_several", leak_several},
     {"leak_walkers", leak_walkers},

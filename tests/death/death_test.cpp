@@ -437,6 +437,20 @@ TEST(fatal, SigquitDumpsAndExits) {
                "\tcreated by goroutine 1 at {F}:{sigquit_go}\n");
 }
 
+// os::notify: once the last channel stopped, the relay thread left behind does not keep the
+// detector quiet; and a channel closed while registered ends the program when its signal comes.
+TEST(deadlock, WaitingForASignalNobodyWatchesAnyMore) {
+  expect_death("deadlock_signal_stopped", lone_main_deadlock("chan receive", "signal_stopped"));
+}
+TEST(panic, SignalSentToAClosedChannel) {
+  expect_death("panic_signal_closed_channel",
+               "panic: send on closed channel\n"
+               "\n"
+               "goroutine 1 [semacquire]:\n"
+               "\tblocked at {F}:{signal_closed_wait}\n"
+               "\tcreated by goro::run at {F}:{run}\n");
+}
+
 // GORO_LEAKCHECK=1 reports goroutines still blocked when run returns, then lets the program
 // go on (run returns normally; death_prog then prints "run returned" and exits 0).
 TEST(leakcheck, BlockedGoroutineWhenRunReturns) {
