@@ -8,6 +8,7 @@
 #include <system_error>
 #include <thread>
 #include <vector>
+#include <version>
 
 #include "test_util.hpp"
 
@@ -138,6 +139,7 @@ TEST_F(context_test, WaitReasonsInDumps) {
   });
 }
 
+#if defined(__cpp_lib_jthread)  // libc++ 19: behind -fexperimental-library
 // context -> std::stop_token: a std::jthread-style worker stops when the context is done.
 TEST_F(context_test, StopTokenFromContext) {
   auto [ctx, cancel] = goro::with_cancel(goro::background());
@@ -232,6 +234,8 @@ TEST_F(context_test, JthreadStopsGoroutines) {
 }
 
 // Cancels and waits from plain threads and goroutines at once, on one tree.
+#endif  // __cpp_lib_jthread
+
 TEST_F(context_test, ThreadsAndGoroutinesShareATree) {
   const int rounds = static_cast<int>(scaled(300, 100, 50));
   for (int r = 0; r < rounds; r++) {

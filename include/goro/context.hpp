@@ -24,6 +24,7 @@
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <version>
 
 #include "goro/chan.hpp"
 #include "goro/time.hpp"
@@ -131,7 +132,11 @@ class context {
   // stop_possible() false for a context that can never be cancelled. The token's
   // std::stop_callbacks run in whatever cancels the context (a cancel function's caller, or
   // a goroutine of the runtime for a deadline), like any std::stop_source's.
+  // Only where the standard library has std::stop_token (__cpp_lib_jthread: libc++ 19 hides
+  // it behind -fexperimental-library).
+#if defined(__cpp_lib_jthread)
   std::stop_token stop_token() const;
+#endif
 
  private:
   friend struct detail::ctx_access;
@@ -197,7 +202,9 @@ std::pair<context, cancel_func> with_timeout_cause(const context& parent,
 // stop is requested on it, at once if one already was: code that holds a std::jthread's token
 // can hand its work to goroutines that select on ctx.done(). cancel() detaches it from both
 // parent and token. A token with stop_possible() false makes this a plain with_cancel.
+#if defined(__cpp_lib_jthread)
 std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop_token token);
+#endif
 
 // Go's context.Cause: why the context is done. Null while it is not (and for background() and
 // without_cancel() contexts); once done, the cause given to its (or an ancestor's)

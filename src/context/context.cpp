@@ -137,12 +137,16 @@ bool cancel_one(cancel_node* n, int err, const std::exception_ptr& cause,
   n->head = n->tail = nullptr;
   n->nchildren = 0;
   for (child_link* l = children; l; l = l->next) l->linked = false;
+#if defined(__cpp_lib_jthread)
   const bool stop = n->source.stop_possible();
+#endif
   n->lock.unlock();
 
   // The stop first: whoever wakes from done() sees the token stopped too. Runs the token's
   // callbacks, here and now.
+#if defined(__cpp_lib_jthread)
   if (stop) n->source.request_stop();
+#endif
   if (ch) ch->close();
   n->on_cancelled();
   // Unlinked under the lock above, so no unlink_child() touches these links any more.

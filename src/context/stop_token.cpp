@@ -18,6 +18,7 @@
 
 #include "context/node.hpp"
 
+#if defined(__cpp_lib_jthread)  // see goro/context.hpp
 namespace goro {
 
 namespace detail {
@@ -101,3 +102,4 @@ std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop
 }
 
 }  // namespace goro
+#endif  // __cpp_lib_jthread
