@@ -170,29 +170,37 @@ TEST(RWMutex, UnlockOfUnlockedPanics) {
 }
 
 // Writer preference: with a reader inside and a writer waiting, a new reader waits too, and
-// gets in only after the writer has had its turn.
+// gets in only after the writer has had its turn. Each records its turn while it holds the lock,
+// so the order is the lock's, not the scheduler's.
 TEST(RWMutex, BlockedWriterHoldsBackNewReaders) {
   run_checked([] {
     goro::rwmutex m;
+    goro::wait_group wg;
     auto order = goro::make_chan<char>(3);
     auto ids = goro::make_chan<std::uint64_t>(1);
     m.lock_shared();
-    goro::go([&m, order, ids] {
+    wg.add(2);
+    goro::go([&m, &wg, order, ids] {
       ids.send(goro::goroutine_id());
       m.lock();
+      order.send('W');
       m.unlock();
-      order.send('W');  // after the unlock, which the reader waits for
+      wg.done();
     });
     goro_test::wait_until_parked(*ids.recv(), "sync.RWMutex.Lock");
     EXPECT_FALSE(m.try_lock_shared()) << "a waiting writer must hold back new readers";
-    goro::go([&m, order, ids] {
+    goro::go([&m, &wg, order, ids] {
       ids.send(goro::goroutine_id());
-      { std::shared_lock lock(m); }
-      order.send('R');  // after the unlock: once main has it, m is gone
+      {
+        std::shared_lock lock(m);
+        order.send('R');
+      }
+      wg.done();
     });
     goro_test::wait_until_parked(*ids.recv(), "sync.RWMutex.RLock");
     order.send('0');  // still inside as the only reader
     m.unlock_shared();
+    wg.wait();  // both are out of m before it goes
     EXPECT_EQ(order.recv(), '0');
     EXPECT_EQ(order.recv(), 'W');
     EXPECT_EQ(order.recv(), 'R');
