@@ -174,7 +174,9 @@ context todo() noexcept;
 // Go's WithCancel: a child of parent with its own cancel function. The child is done when
 // cancel() is called or parent is done, whichever happens first (at once if parent already is;
 // err() and cause() are then the parent's). Call cancel once the child's work is over: it
-// detaches the child from its parent, which otherwise keeps it until the parent is done.
+// detaches the child from its parent at once. A child dropped without a cancel leaves its
+// parent when its last handle goes, unless its done() channel or stop_token() was handed out:
+// then it stays registered (so that their holders see the parent's cancel) until it is done.
 std::pair<context, cancel_func> with_cancel(const context& parent);
 // Go's WithCancelCause: the same, with a cancel function that records a cause.
 std::pair<context, cancel_cause_func> with_cancel_cause(const context& parent);

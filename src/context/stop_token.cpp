@@ -86,6 +86,7 @@ std::stop_token context::stop_token() const {
     if (!c->source.stop_possible()) c->source = std::move(fresh);
   }
   std::stop_token token = c->source.get_token();
+  c->pin_locked();  // the token's holders must see a cancel of our parent
   const bool done = c->err.load(std::memory_order_relaxed) != 0;
   c->lock.unlock();
   if (done) c->source.request_stop();
