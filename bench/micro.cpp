@@ -318,12 +318,13 @@ void BM_go_CancelTree(benchmark::State& state) {
 
 // Go's BenchmarkContextCancelDone: a non-blocking select on a live context's done().
 void BM_go_ContextCancelDone(benchmark::State& state) {
-  auto [ctx, cancel] = goro::with_cancel(goro::background());
+  const auto live = goro::with_cancel(goro::background());
+  const goro::context& ctx = live.first;
   run_parallel(state, [&ctx](std::int64_t ops) {
     for (std::int64_t i = 0; i < ops; i++)
       goro::select(goro::on_recv(ctx.done(), [] {}), goro::on_default([] {}));
   });
-  cancel();
+  live.second();
 }
 
 // Go's BenchmarkWithTimeout/concurrency=40: 40 live timeouts, and each operation makes and
