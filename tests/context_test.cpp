@@ -3,7 +3,6 @@
 // both ways, plain threads, and a goroutine waiting on done() in dumps.
 #include <atomic>
 #include <chrono>
-#include <stop_token>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -73,6 +72,7 @@ TEST_F(context_test, MillionCancelledChildrenLeaveParentEmpty) {
   EXPECT_EQ(done.try_recv(s), goro::status::closed);
 }
 
+#if defined(__cpp_lib_jthread)
 // The same for a std::stop_token handed out by a context nobody holds any more.
 TEST_F(context_test, DroppedContextsTokenStillStops) {
   auto [parent, cancel_parent] = goro::with_cancel(goro::background());
@@ -81,6 +81,8 @@ TEST_F(context_test, DroppedContextsTokenStillStops) {
   cancel_parent();
   EXPECT_TRUE(token.stop_requested());
 }
+
+#endif
 
 // A cancel runs down the tree without recursion, and a long chain of contexts is released
 // without recursion too: neither overflows a goroutine's stack.
@@ -156,6 +158,8 @@ TEST_F(context_test, WaitReasonsInDumps) {
   });
 }
 
+#if defined(__cpp_lib_jthread)  // a standard library with std::stop_token (libstdc++; not libc++
+                                // 19)
 // context -> std::stop_token: a std::jthread-style worker stops when the context is done.
 TEST_F(context_test, StopTokenFromContext) {
   auto [ctx, cancel] = goro::with_cancel(goro::background());
@@ -248,6 +252,8 @@ TEST_F(context_test, JthreadStopsGoroutines) {
   wg.wait();
   EXPECT_TRUE(goro_test::wait_until_quiescent());
 }
+
+#endif
 
 // Cancels and waits from plain threads and goroutines at once, on one tree.
 TEST_F(context_test, ThreadsAndGoroutinesShareATree) {

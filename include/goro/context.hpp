@@ -20,10 +20,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stop_token>
 #include <system_error>
 #include <type_traits>
 #include <utility>
+#include <version>
+#if defined(__cpp_lib_jthread)  // not in libc++ 19, where it is experimental
+#include <stop_token>
+#endif
 
 #include "goro/chan.hpp"
 #include "goro/time.hpp"
@@ -130,8 +133,11 @@ class context {
   // already is): for code written against std::jthread's cancellation. A token with
   // stop_possible() false for a context that can never be cancelled. The token's
   // std::stop_callbacks run in whatever cancels the context (a cancel function's caller, or
-  // a goroutine of the runtime for a deadline), like any std::stop_source's.
+  // a goroutine of the runtime for a deadline), like any std::stop_source's. (With a standard
+  // library that has std::stop_token: __cpp_lib_jthread.)
+#if defined(__cpp_lib_jthread)
   std::stop_token stop_token() const;
+#endif
 
  private:
   friend struct detail::ctx_access;
@@ -199,7 +205,10 @@ std::pair<context, cancel_func> with_timeout_cause(const context& parent,
 // stop is requested on it, at once if one already was: code that holds a std::jthread's token
 // can hand its work to goroutines that select on ctx.done(). cancel() detaches it from both
 // parent and token. A token with stop_possible() false makes this a plain with_cancel.
+// (With a standard library that has std::stop_token: __cpp_lib_jthread.)
+#if defined(__cpp_lib_jthread)
 std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop_token token);
+#endif
 
 // Go's context.Cause: why the context is done. Null while it is not (and for background() and
 // without_cancel() contexts); once done, the cause given to its (or an ancestor's)

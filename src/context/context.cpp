@@ -150,13 +150,17 @@ bool cancel_one(cancel_node* n, int err, const std::exception_ptr& cause,
   }
   n->head = n->tail = nullptr;
   n->nchildren = 0;
+#if defined(__cpp_lib_jthread)
   const bool stop = n->source.stop_possible();
+#endif
   const bool unpin = std::exchange(n->pinned, false);
   n->lock.unlock();
 
+#if defined(__cpp_lib_jthread)
   // The stop first: whoever wakes from done() sees the token stopped too. Runs the token's
   // callbacks, here and now.
   if (stop) n->source.request_stop();
+#endif
   if (ch) ch->close();
   n->on_cancelled();
   // Unlinked under the lock above, so no unlink_child() touches these links any more, and the

@@ -48,7 +48,6 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <stop_token>
 
 #include "goro/context.hpp"
 #include "goro/detail/chan_impl.hpp"
@@ -116,9 +115,11 @@ struct cancel_node : ctx_node, child_link {
   child_link* tail = nullptr;
   std::size_t nchildren = 0;  // lock
   std::int64_t deadline_ns;   // kNever: none (the parent's, or an earlier one of its own)
+#if defined(__cpp_lib_jthread)
   std::stop_source source{std::nostopstate};  // made by the first stop_token(); lock
-  bool pinned = false;                        // holds a reference of its own; lock
-  cancel_node* work_next = nullptr;           // a running cancel's worklist (its owner only)
+#endif
+  bool pinned = false;               // holds a reference of its own; lock
+  cancel_node* work_next = nullptr;  // a running cancel's worklist (its owner only)
 };
 
 // Cancels c and its subtree (each node once: the first cancel wins) with err and cause;

@@ -18,6 +18,7 @@
 
 #include "context/node.hpp"
 
+#if defined(__cpp_lib_jthread)  // else the standard library has no std::stop_token
 namespace goro {
 
 namespace detail {
@@ -102,3 +103,4 @@ std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop
 }
 
 }  // namespace goro
+#endif
