@@ -16,9 +16,11 @@
 #include <cstdlib>
 #include <goro/detail/spinlock.hpp>
 #include <goro/goro.hpp>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 
@@ -202,6 +204,147 @@ void BM_select_ready_with_after_timeout(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// ---- Go's sync and context benchmarks, with Go's definition of ns/op --------------------------
+// `go test -bench . sync context` runs the same scenarios. Go's b.RunParallel splits b.N
+// operations over GOMAXPROCS goroutines and reports wall time / b.N; run_parallel does the same
+// over GORO_MAXPROCS goroutines (KeepRunningBatch: one batch of all the operations), so the
+// Time column here is Go's ns/op.
+
+// body(ops) runs `ops` operations on the calling goroutine (its own state set up inside).
+template <class Body>
+void run_parallel(benchmark::State& state, Body body) {
+  in_goroutine(state, [&](benchmark::State& st) {
+    const auto n = static_cast<std::int64_t>(st.max_iterations);
+    const unsigned procs = g_opts.max_procs;
+    while (st.KeepRunningBatch(st.max_iterations)) {
+      goro::wait_group wg;
+      wg.add(static_cast<int>(procs));
+      for (unsigned i = 0; i < procs; i++) {
+        const std::int64_t ops = n / procs + (i < n % procs ? 1 : 0);
+        goro::go([&body, &wg, ops] {
+          body(ops);
+          wg.done();
+        });
+      }
+      wg.wait();
+    }
+  });
+}
+
+// Go's BenchmarkRWMutexUncontended: each goroutine its own (padded) rwmutex.
+void BM_go_RWMutexUncontended(benchmark::State& state) {
+  run_parallel(state, [](std::int64_t ops) {
+    struct alignas(64) padded {
+      goro::rwmutex m;
+    } rwm;
+    for (std::int64_t i = 0; i < ops; i++) {
+      rwm.m.lock_shared();
+      rwm.m.lock_shared();
+      rwm.m.unlock_shared();
+      rwm.m.unlock_shared();
+      rwm.m.lock();
+      rwm.m.unlock();
+    }
+  });
+}
+
+// Go's BenchmarkMutexUncontended.
+void BM_go_MutexUncontended(benchmark::State& state) {
+  run_parallel(state, [](std::int64_t ops) {
+    struct alignas(64) padded {
+      goro::mutex m;
+    } mu;
+    for (std::int64_t i = 0; i < ops; i++) {
+      mu.m.lock();
+      mu.m.unlock();
+    }
+  });
+}
+
+// Go's BenchmarkOnce: every goroutine calls one once, done after the first call.
+void BM_go_Once(benchmark::State& state) {
+  goro::once once;
+  run_parallel(state, [&once](std::int64_t ops) {
+    for (std::int64_t i = 0; i < ops; i++) once.call([] {});
+  });
+}
+
+// Go's BenchmarkCond32: 33 goroutines take turns on one cond; an operation is one round.
+void BM_go_Cond32(benchmark::State& state) {
+  in_goroutine(state, [](benchmark::State& st) {
+    constexpr int waiters = 32;
+    const auto n = static_cast<std::int64_t>(st.max_iterations);
+    while (st.KeepRunningBatch(st.max_iterations)) {
+      goro::mutex m;
+      goro::cond c(m);
+      int id = 0;
+      goro::wait_group wg;
+      wg.add(waiters + 1);
+      for (int g = 0; g < waiters + 1; g++) {
+        goro::go([&] {
+          for (std::int64_t i = 0; i < n; i++) {
+            std::unique_lock lock(m);
+            if (id == -1) break;
+            if (++id == waiters + 1) {
+              id = 0;
+              c.broadcast();
+            } else {
+              c.wait();
+            }
+          }
+          {
+            std::unique_lock lock(m);
+            id = -1;
+            c.broadcast();
+          }
+          wg.done();
+        });
+      }
+      wg.wait();
+    }
+  });
+}
+
+// Go's BenchmarkCancelTree/depth=N/Root=Background: a chain of N with_cancel contexts, dropped.
+void BM_go_CancelTree(benchmark::State& state) {
+  const auto depth = state.range(0);
+  in_goroutine(state, [depth](benchmark::State& st) {
+    for (auto _ : st) {
+      goro::context root = goro::background();
+      for (std::int64_t d = 0; d < depth; d++) root = goro::with_cancel(root).first;
+    }
+  });
+}
+
+// Go's BenchmarkContextCancelDone: a non-blocking select on a live context's done().
+void BM_go_ContextCancelDone(benchmark::State& state) {
+  const auto live = goro::with_cancel(goro::background());
+  const goro::context& ctx = live.first;
+  run_parallel(state, [&ctx](std::int64_t ops) {
+    for (std::int64_t i = 0; i < ops; i++)
+      goro::select(goro::on_recv(ctx.done(), [] {}), goro::on_default([] {}));
+  });
+  live.second();
+}
+
+// Go's BenchmarkWithTimeout/concurrency=40: 40 live timeouts, and each operation makes and
+// cancels 10 more.
+void BM_go_WithTimeout(benchmark::State& state) {
+  constexpr int concurrency = 40;
+  std::vector<goro::cancel_func> live;
+  for (int i = 0; i < concurrency; i++)
+    live.push_back(goro::with_timeout(goro::background(), std::chrono::hours(1)).second);
+  run_parallel(state, [](std::int64_t ops) {
+    std::array<goro::cancel_func, 10> cancels;
+    for (std::int64_t i = 0; i < ops; i++) {
+      for (auto& c : cancels)
+        c = goro::with_timeout(goro::background(), std::chrono::hours(1)).second;
+      for (auto& c : cancels) c();
+    }
+  });
+  for (auto& c : live) c();
+}
+
 BENCHMARK(BM_yield_pair)->UseRealTime();
 BENCHMARK(BM_spinlock_pair)->UseRealTime();
 BENCHMARK(BM_buffered_send_recv)->UseRealTime();
@@ -214,6 +357,13 @@ BENCHMARK(BM_spawn_join)->UseRealTime();
 BENCHMARK(BM_unbuffered_pingpong)->UseRealTime();
 BENCHMARK(BM_unbuffered_pingpong_timer_pending)->UseRealTime();
 BENCHMARK(BM_select_ready_with_after_timeout)->UseRealTime();
+BENCHMARK(BM_go_RWMutexUncontended)->UseRealTime();
+BENCHMARK(BM_go_MutexUncontended)->UseRealTime();
+BENCHMARK(BM_go_Once)->UseRealTime();
+BENCHMARK(BM_go_Cond32)->UseRealTime();
+BENCHMARK(BM_go_CancelTree)->Arg(10)->Arg(100)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_go_ContextCancelDone)->UseRealTime();
+BENCHMARK(BM_go_WithTimeout)->UseRealTime();
 
 }  // namespace
 

@@ -20,11 +20,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <stop_token>
 #include <system_error>
 #include <type_traits>
 #include <utility>
 #include <version>
+#if defined(__cpp_lib_jthread)  // not in libc++ 19, where it is experimental
+#include <stop_token>
+#endif
 
 #include "goro/chan.hpp"
 #include "goro/time.hpp"
@@ -131,9 +133,8 @@ class context {
   // already is): for code written against std::jthread's cancellation. A token with
   // stop_possible() false for a context that can never be cancelled. The token's
   // std::stop_callbacks run in whatever cancels the context (a cancel function's caller, or
-  // a goroutine of the runtime for a deadline), like any std::stop_source's.
-  // Only where the standard library has std::stop_token (__cpp_lib_jthread: libc++ 19 hides
-  // it behind -fexperimental-library).
+  // a goroutine of the runtime for a deadline), like any std::stop_source's. (With a standard
+  // library that has std::stop_token: __cpp_lib_jthread.)
 #if defined(__cpp_lib_jthread)
   std::stop_token stop_token() const;
 #endif
@@ -179,7 +180,9 @@ context todo() noexcept;
 // Go's WithCancel: a child of parent with its own cancel function. The child is done when
 // cancel() is called or parent is done, whichever happens first (at once if parent already is;
 // err() and cause() are then the parent's). Call cancel once the child's work is over: it
-// detaches the child from its parent, which otherwise keeps it until the parent is done.
+// detaches the child from its parent at once. A child dropped without a cancel leaves its
+// parent when its last handle goes, unless its done() channel or stop_token() was handed out:
+// then it stays registered (so that their holders see the parent's cancel) until it is done.
 std::pair<context, cancel_func> with_cancel(const context& parent);
 // Go's WithCancelCause: the same, with a cancel function that records a cause.
 std::pair<context, cancel_cause_func> with_cancel_cause(const context& parent);
@@ -202,6 +205,7 @@ std::pair<context, cancel_func> with_timeout_cause(const context& parent,
 // stop is requested on it, at once if one already was: code that holds a std::jthread's token
 // can hand its work to goroutines that select on ctx.done(). cancel() detaches it from both
 // parent and token. A token with stop_possible() false makes this a plain with_cancel.
+// (With a standard library that has std::stop_token: __cpp_lib_jthread.)
 #if defined(__cpp_lib_jthread)
 std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop_token token);
 #endif

@@ -2,7 +2,8 @@
 // the tree's invariants; the std::stop_token interop is in stop_token.cpp).
 //
 // after_func registrations: an after_reg holds a reference to its context (so that stop() can
-// find the list it is in) and, while linked, the list holds one to it. Its state goes
+// find the list it is in, and so that f runs even if nobody else holds the context) and, while
+// linked, the list holds one to it. Its state goes
 // pending -> started (the cancel that unlinked it won: f runs in a new goroutine, which owns
 // the list's reference) or pending -> stopped (stop() won: it unlinks it if it is still
 // linked); exactly one CAS decides.
@@ -120,8 +121,8 @@ void start_after_func(after_reg* r) noexcept {
 }
 
 // Marks n done with err and cause unless it already is; on success wakes its waiters, runs its
-// hooks, starts its after_funcs and pushes its child contexts on *work (the list's references
-// go with them). Returns whether this call cancelled n.
+// hooks, starts its after_funcs and pushes its child contexts on *work, with a reference to
+// each. Returns whether this call cancelled n.
 bool cancel_one(cancel_node* n, int err, const std::exception_ptr& cause,
                 cancel_node** work) noexcept {
   n->lock.lock();
@@ -133,23 +134,37 @@ bool cancel_one(cancel_node* n, int err, const std::exception_ptr& cause,
   // release: pairs with the acquire loads in err() and cause(); cause is written first.
   n->err.store(err, std::memory_order_release);
   chan_impl<signal>* const ch = n->done_.load(std::memory_order_relaxed);
-  child_link* children = n->head;
+  // Take every child out; keep the after_funcs (the list's reference comes along) and the
+  // child contexts not being freed (with a reference of our own), chained through `next`.
+  child_link* children = nullptr;
+  child_link** tail = &children;
+  for (child_link* l = n->head; l;) {
+    child_link* next = l->next;
+    l->linked = false;
+    l->prev = l->next = nullptr;
+    if (l->is == child_link::role::after_func || ctx_try_retain(static_cast<cancel_node*>(l))) {
+      *tail = l;
+      tail = &l->next;
+    }
+    l = next;
+  }
   n->head = n->tail = nullptr;
   n->nchildren = 0;
-  for (child_link* l = children; l; l = l->next) l->linked = false;
 #if defined(__cpp_lib_jthread)
   const bool stop = n->source.stop_possible();
 #endif
+  const bool unpin = std::exchange(n->pinned, false);
   n->lock.unlock();
 
+#if defined(__cpp_lib_jthread)
   // The stop first: whoever wakes from done() sees the token stopped too. Runs the token's
   // callbacks, here and now.
-#if defined(__cpp_lib_jthread)
   if (stop) n->source.request_stop();
 #endif
   if (ch) ch->close();
   n->on_cancelled();
-  // Unlinked under the lock above, so no unlink_child() touches these links any more.
+  // Unlinked under the lock above, so no unlink_child() touches these links any more, and the
+  // references keep the child contexts from being freed.
   while (children) {
     child_link* next = children->next;
     if (children->is == child_link::role::context) {
@@ -161,6 +176,7 @@ bool cancel_one(cancel_node* n, int err, const std::exception_ptr& cause,
     }
     children = next;
   }
+  if (unpin) ctx_release(n);  // never the last: the caller holds one
   return true;
 }
 
@@ -193,8 +209,22 @@ cancel_node::cancel_node(ctx_node* parent_ref) noexcept
 }
 
 cancel_node::~cancel_node() {
-  GORO_DCHECK(!linked && !head);
+  GORO_DCHECK(!linked && !head && !pinned);
   if (chan_impl<signal>* ch = done_.load(std::memory_order_relaxed)) ch->release();
+}
+
+ctx_obj* cancel_node::dispose() noexcept {
+  // Nobody refers to us: leave the parent's list. A cancel of the parent that runs meanwhile
+  // sees our count at zero and leaves us alone (ctx_try_retain).
+  unlink_child(this);
+  return ctx_node::dispose();
+}
+
+void cancel_node::pin_locked() noexcept {
+  GORO_DCHECK(lock.held());
+  if (pinned || !owner || err.load(std::memory_order_relaxed) != 0) return;
+  pinned = true;
+  ctx_retain(this);  // the caller holds a reference, so the count is not zero
 }
 
 chan_impl<signal>* cancel_node::make_done() {
@@ -209,6 +239,7 @@ chan_impl<signal>* cancel_node::make_done() {
       ch->retain();
     } else {
       ch = std::exchange(fresh, nullptr);
+      pin_locked();  // the channel's holders must see a cancel of our parent
     }
     // release: pairs with done()'s acquire load; the channel is fully constructed.
     done_.store(ch, std::memory_order_release);
@@ -265,9 +296,9 @@ void cancel(cancel_node* c, context_errc e, const std::exception_ptr& cause, boo
     cancel_node* n = work;
     work = n->work_next;
     cancel_one(n, err, cause, &work);
-    ctx_release(n);  // the parent list's reference, which we took over
+    ctx_release(n);  // the reference cancel_one() took for us
   }
-  if (detach && unlink_child(c)) ctx_release(c);  // never the last: our caller holds one
+  if (detach) unlink_child(c);
 }
 
 std::pair<context, ctx_ref> adopt_cancel_node(cancel_node* c) {
@@ -275,12 +306,7 @@ std::pair<context, ctx_ref> adopt_cancel_node(cancel_node* c) {
   if (cancel_node* p = c->owner) {
     int err = 0;
     std::exception_ptr cause;
-    ctx_retain(c);  // the list's
-    if (!link_child(p, c, &err, &cause)) {
-      // relaxed: undoes our own increment; `ref` keeps c alive.
-      c->refs.fetch_sub(1, std::memory_order_relaxed);
-      cancel(c, static_cast<context_errc>(err), cause, false);
-    }
+    if (!link_child(p, c, &err, &cause)) cancel(c, static_cast<context_errc>(err), cause, false);
   }
   ctx_ref for_cancel = ref;
   return {ctx_access::make(std::move(ref)), std::move(for_cancel)};

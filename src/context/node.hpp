@@ -11,21 +11,31 @@
 // done(), err(), deadline(), cause() and stop_token() read in O(1).
 //
 // A cancel_node keeps its children (the cancel_nodes whose canceller chain passes through it
-// first, and the after_func registrations on it) in an intrusive list, holding a reference to
-// each, as Go's children map does: a child that nobody else refers to still gets cancelled
-// with its parent, and its done() channel closed for whoever holds it. A child leaves the list
-// when it is cancelled, by its own cancel function, its deadline, its stop token or its parent
-// (its cancel "detaches" it), or for an after_func when it is stopped; so a long-lived parent
-// does not accumulate dead children. A child never cancelled stays registered (and keeps its
-// parent) until the parent is done, as in Go: call cancel.
+// first, and the after_func registrations on it) in an intrusive list. A child leaves the list
+// when it is cancelled (by its own cancel function, its deadline, its stop token or its parent:
+// its cancel "detaches" it), when an after_func is stopped, and when a child context is freed,
+// so a long-lived parent does not accumulate dead children.
+//
+// Who keeps a child alive. The list holds a reference to each after_func registration (nothing
+// else may), but none to a child context: a child nobody refers to any more (no context, no
+// cancel function, no timer, no stop callback, no child of its own) can be observed by nobody,
+// so it is freed and unlinks itself; Go's GC frees such a subtree too, where a parent that held
+// its children would keep every forgotten child until it is done. The exceptions are the
+// observers that hold no context: a done() channel or a stop_token() handed out. A node that
+// has a canceller above it "pins" itself (one reference of its own) when it first hands one
+// out, and the cancel that sets its err drops the pin: whoever holds that channel or token sees
+// the parent's cancel, as in Go. (Without a canceller above, only its own cancel function,
+// deadline or stop callback could cancel it, and each holds a reference.)
 //
 // Invariants (cancel_node::lock guards err's transition, cause, the children list, nchildren,
-// every child's `linked`, cb_ready, and the first store to done_):
+// every child's `linked`, pinned, cb_ready, and the first store to done_):
 //  - err goes 0 -> context_errc once, under lock; cause is written before that (release)
 //    store and never after, so a reader that sees err != 0 (acquire) may read cause unlocked.
-//  - a linked child is in exactly one list and that list holds one reference to it; the
-//    canceller that unlinks it (the child's own cancel, the parent's cancel, an after_func's
-//    stop) owns that reference from then on.
+//  - a linked child is in exactly one list. An after_func's link holds a reference, which the
+//    canceller that unlinks it (the parent's cancel, or stop()) owns from then on. A child
+//    context's link holds none: the parent's cancel takes a reference to each child under its
+//    lock only if the child's count is not zero already (a child at zero is being freed, and
+//    unlinks itself under that same lock before it goes).
 //  - done_ is null until the first done() call, then a channel owned by the node: a fresh one
 //    while err is 0, closed by the cancel that sets err; the shared closed channel otherwise.
 //  - Locks are never nested: a cancel takes each node's lock in turn, top down, through a
@@ -38,7 +48,6 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <stop_token>
 
 #include "goro/context.hpp"
 #include "goro/detail/chan_impl.hpp"
@@ -87,6 +96,11 @@ struct detached_node final : ctx_node {
 struct cancel_node : ctx_node, child_link {
   explicit cancel_node(ctx_node* parent_ref) noexcept;
   ~cancel_node() override;
+  ctx_obj* dispose() noexcept override;  // unlinks itself from its owner's list first
+
+  // lock held: done() or stop_token() hands out an observer that holds no reference (see the
+  // top of this file).
+  void pin_locked() noexcept;
 
   // The first done(): makes done_ (see the invariants) and returns it.
   chan_impl<signal>* make_done();
@@ -104,20 +118,21 @@ struct cancel_node : ctx_node, child_link {
 #if defined(__cpp_lib_jthread)
   std::stop_source source{std::nostopstate};  // made by the first stop_token(); lock
 #endif
+  bool pinned = false;               // holds a reference of its own; lock
   cancel_node* work_next = nullptr;  // a running cancel's worklist (its owner only)
 };
 
 // Cancels c and its subtree (each node once: the first cancel wins) with err and cause;
-// `detach`: also takes c out of its parent's list. The caller holds a reference to c. Wakes
-// every done() waiter, requests stop on handed-out stop tokens, starts the after_funcs.
+// `detach`: also takes c out of its parent's list. The caller holds a reference to c. Requests
+// stop on handed-out stop tokens, wakes every done() waiter, starts the after_funcs.
 void cancel(cancel_node* c, context_errc err, const std::exception_ptr& cause,
             bool detach) noexcept;
 
 // Links l (a new child, not shared yet) into p's list, unless p is done already: then returns
 // false, and err / cause are p's.
 bool link_child(cancel_node* p, child_link* l, int* err, std::exception_ptr* cause) noexcept;
-// Takes l out of its owner's list if it is still there; true if this call did (the caller then
-// owns the list's reference).
+// Takes l out of its owner's list if it is still there; true if this call did (for an
+// after_func the caller then owns the list's reference).
 bool unlink_child(child_link* l) noexcept;
 
 // Registers c, a new cancel_node, under its canceller (cancelling it at once if that is done)
@@ -133,6 +148,15 @@ inline void ctx_retain(ctx_obj* o) noexcept {
 inline ctx_node* retained(ctx_node* n) noexcept {
   if (n) ctx_retain(n);
   return n;
+}
+// A reference to o unless its count already reached zero (it is being freed).
+inline bool ctx_try_retain(ctx_obj* o) noexcept {
+  std::uint32_t r = o->refs.load(std::memory_order_relaxed);
+  // relaxed: as ctx_retain(); the object is kept from being freed meanwhile by the lock its
+  // caller holds, which its disposal must take.
+  while (r != 0 && !o->refs.compare_exchange_weak(r, r + 1, std::memory_order_relaxed)) {
+  }
+  return r != 0;
 }
 inline void ctx_release(ctx_obj* o) noexcept {
   // acq_rel: the last owner sees every other owner's writes before disposing.

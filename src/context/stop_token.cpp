@@ -18,7 +18,7 @@
 
 #include "context/node.hpp"
 
-#if defined(__cpp_lib_jthread)  // see goro/context.hpp
+#if defined(__cpp_lib_jthread)  // else the standard library has no std::stop_token
 namespace goro {
 
 namespace detail {
@@ -87,6 +87,7 @@ std::stop_token context::stop_token() const {
     if (!c->source.stop_possible()) c->source = std::move(fresh);
   }
   std::stop_token token = c->source.get_token();
+  c->pin_locked();  // the token's holders must see a cancel of our parent
   const bool done = c->err.load(std::memory_order_relaxed) != 0;
   c->lock.unlock();
   if (done) c->source.request_stop();
@@ -102,4 +103,4 @@ std::pair<context, cancel_func> with_stop_token(const context& parent, std::stop
 }
 
 }  // namespace goro
-#endif  // __cpp_lib_jthread
+#endif
