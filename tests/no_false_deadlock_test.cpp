@@ -212,6 +212,7 @@ class random_program {
     std::vector<std::thread> threads;
     goro::run([&] {
       std::vector<std::unique_ptr<goro::wait_group>> producers_done;
+      producers_done.reserve(n_chans);
       for (int c = 0; c < n_chans; ++c) {
         producers_done.push_back(std::make_unique<goro::wait_group>());
       }

@@ -177,6 +177,7 @@ class g_list {
  public:
   g_list(which w, goroutine* except) noexcept {
     std::size_t total = goroutine_count_all();
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by the pointer.
     bytes_ = (total ? total : 1) * sizeof(goroutine*);
     void* mem = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return;
@@ -341,7 +342,7 @@ void install_signal_handlers() noexcept {
 }
 
 void setup_signal_stack() noexcept {
-  constexpr std::size_t kSize = 64 * 1024;
+  constexpr std::size_t kSize = std::size_t{64} << 10;
   void* mem = mmap(nullptr, kSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return;
   stack_t ss{};

@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "base/env.hpp"
@@ -74,7 +74,9 @@ void start_workers(unsigned n) {
     int rc = pthread_create(&th, &attr, worker_main, s.workers[id]);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-      std::fprintf(stderr, "goro: cannot start worker thread: %s\n", std::strerror(rc));
+      // Not strerror(): glibc documents it as not thread-safe.
+      std::fprintf(stderr, "goro: cannot start worker thread: %s\n",
+                   std::generic_category().message(rc).c_str());
       std::abort();
     }
   }

@@ -8,7 +8,6 @@
 namespace {
 
 using conformance::run_checked;
-using goro::chan;
 using goro::make_chan;
 using goro::recv_chan;
 using goro::send_chan;

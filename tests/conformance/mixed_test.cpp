@@ -14,7 +14,6 @@ namespace {
 
 using conformance::run_checked;
 using conformance::scaled;
-using goro::chan;
 using goro::make_chan;
 using goro::on_recv;
 using goro::on_send;
@@ -37,6 +36,7 @@ TEST(Mixed, ThreadsSendGoroutinesReceive) {
       }
       auto senders_done = make_chan<goro::signal>(threads);
       std::vector<std::thread> pool;
+      pool.reserve(threads);
       for (int t = 0; t < threads; ++t) {
         pool.emplace_back([ch, senders_done, per_thread] {
           EXPECT_EQ(goro::goroutine_id(), 0u) << "a plain thread has no goroutine id";
@@ -69,6 +69,7 @@ TEST(Mixed, GoroutinesSendThreadsReceive) {
     }
     auto sums = make_chan<long long>(2);
     std::vector<std::thread> pool;
+    pool.reserve(2);
     for (int t = 0; t < 2; ++t) {
       pool.emplace_back([ch, sums] {
         long long sum = 0;

@@ -320,8 +320,8 @@ TEST(RuntimeChan, MultiConsumer) {
   const int niter = scaled(100000);
   run_checked([niter] {
     static constexpr std::array<int, 10> pn{2, 3, 7, 11, 13, 17, 19, 23, 27, 31};
-    auto q = make_chan<int>(nwork * 3);
-    auto r = make_chan<int>(nwork * 3);
+    auto q = make_chan<int>(std::size_t{nwork} * 3);
+    auto r = make_chan<int>(std::size_t{nwork} * 3);
     auto wg = std::make_shared<goro::wait_group>();
     for (int i = 0; i < nwork; ++i) {
       wg->add(1);

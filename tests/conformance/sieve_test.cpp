@@ -98,7 +98,7 @@ TEST(Sieve1, FirstPrimes) {
 
 void multiples(int prime, send_chan<int> out, recv_chan<goro::signal> quit, goro::wait_group* wg) {
   for (long long m = static_cast<long long>(prime) * prime;
-       m < (1 << 30) && send_or_quit(out, static_cast<int>(m), quit); m += 2 * prime) {
+       m < (1 << 30) && send_or_quit(out, static_cast<int>(m), quit); m += 2LL * prime) {
   }
   wg->done();
 }

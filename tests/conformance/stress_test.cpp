@@ -119,6 +119,7 @@ TEST(Stress, RandomOperationsConserveValues) {
     }
     auto thread_done = make_chan<goro::signal>(thread_producers + thread_consumers);
     std::vector<std::thread> threads;
+    threads.reserve(thread_producers + thread_consumers);
     for (int p = 0; p < thread_producers; ++p) {
       threads.emplace_back([&, p] {
         produce(c, t, 2000u + static_cast<unsigned>(p), ops);
