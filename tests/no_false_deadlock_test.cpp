@@ -95,7 +95,7 @@ TEST_F(no_false_deadlock, PlainThreadProducerFeedsGoroutine) {
   for (int round = 0; round < 10; ++round) {
     goro::run([&] {
       auto ch = goro::make_chan<int>(round % 2);
-      std::thread producer([ch, values] {
+      std::thread producer([ch] {
         for (int i = 0; i < values; ++i) ch.send(i);
         ch.close();
       });

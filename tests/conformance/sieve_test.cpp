@@ -68,7 +68,7 @@ void filter(recv_chan<int> in, send_chan<int> out, int prime, recv_chan<goro::si
 
 TEST(Sieve1, FirstPrimes) {
   const int count = conformance::scaled(500, 5);
-  run_checked([count] {
+  run_checked([] {
     auto quit = make_chan<goro::signal>();
     goro::wait_group wg;
     wg.add(1);
@@ -198,7 +198,7 @@ void sieve2_primes(send_chan<int> out, recv_chan<goro::signal> quit, goro::wait_
 
 TEST(Sieve2, FirstPrimes) {
   const int count = conformance::scaled(1000, 5);
-  run_checked([count] {
+  run_checked([] {
     auto quit = make_chan<goro::signal>();
     auto primes = make_chan<int>();
     goro::wait_group wg;
