@@ -80,7 +80,7 @@ void point_spawn(i64 n) {
   wg.wait();
   const double ns = ns_since(t0);
   if (cnt != n) fail("spawn: not every goroutine ran");
-  print_point("spawn", n, ns / n, "");
+  print_point("spawn", n, ns / static_cast<double>(n), "");
 }
 
 void point_idle(i64 n) {
@@ -104,7 +104,7 @@ void point_idle(i64 n) {
   const double ns = ns_since(t0);
   const long max1 = maxrss_bytes();
   if (closed_seen != n) fail("idle: not every goroutine saw the close");
-  print_point("idle", n, ns / n,
+  print_point("idle", n, ns / static_cast<double>(n),
               " rss_per_g_b=" + std::to_string((rss1 - rss0) / n) +
                   " maxrss_per_g_b=" + std::to_string((max1 - max0) / n));
 }
@@ -133,7 +133,7 @@ void point_pingpong(i64 pairs) {
   wg.wait();
   const double ns = ns_since(t0);
   if (!ok) fail("pingpong: echoed value mismatch");
-  print_point("pingpong", pairs, ns / (per_pair * pairs),
+  print_point("pingpong", pairs, ns / static_cast<double>(per_pair * pairs),
               " round_trips=" + std::to_string(per_pair * pairs));
 }
 

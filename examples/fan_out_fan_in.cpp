@@ -61,6 +61,7 @@ int main() {
   return goro::run([] {
     goro::recv_chan<int> numbers = source(10);
     std::vector<goro::recv_chan<squared>> workers;
+    workers.reserve(3);
     for (int w = 0; w < 3; ++w) {
       workers.push_back(square(numbers));  // fan-out: all three read `numbers`
     }

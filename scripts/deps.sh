@@ -8,6 +8,7 @@ goro_deps=(
   libbenchmark-dev               # bench/ (Google Benchmark 1.7)
   clang-format-14                # formatting check in .ci/run
   clang-14                       # the clang preset, and the mixed-compiler consumer test
+  clang-tidy-14                  # scripts/tidy.sh (a phase of .ci/run)
   clang-19 libc++-19-dev libc++abi-19-dev  # the clang-libcxx preset (with googletest's sources)
 )
 

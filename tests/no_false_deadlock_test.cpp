@@ -95,7 +95,7 @@ TEST_F(no_false_deadlock, PlainThreadProducerFeedsGoroutine) {
   for (int round = 0; round < 10; ++round) {
     goro::run([&] {
       auto ch = goro::make_chan<int>(round % 2);
-      std::thread producer([ch, values] {
+      std::thread producer([ch] {
         for (int i = 0; i < values; ++i) ch.send(i);
         ch.close();
       });
@@ -212,6 +212,7 @@ class random_program {
     std::vector<std::thread> threads;
     goro::run([&] {
       std::vector<std::unique_ptr<goro::wait_group>> producers_done;
+      producers_done.reserve(n_chans);
       for (int c = 0; c < n_chans; ++c) {
         producers_done.push_back(std::make_unique<goro::wait_group>());
       }

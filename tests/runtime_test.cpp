@@ -148,6 +148,7 @@ TEST_F(run_test, GoCopiesFunctionAndArguments) {
     s.v = 4;
     wg.wait();
     std::vector<int> got;
+    got.reserve(3);
     for (int i = 0; i < 3; ++i) got.push_back(*out.recv());
     std::sort(got.begin(), got.end());
     EXPECT_EQ(got, (std::vector<int>{1, 3, 7}));
@@ -377,6 +378,7 @@ TEST_F(run_test, GoFromEightPlainThreadsAtOnce) {
   constexpr int per_thread = static_cast<int>(scaled(1000, 500, 200));
   std::vector<long> sums(threads, 0);
   std::vector<std::thread> pool;
+  pool.reserve(threads);
   std::atomic<int> ready{0};
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
@@ -412,6 +414,7 @@ TEST_F(run_test, GoFromPlainThreadsWhileRunIsInProgress) {
   goro::run([&] {
     auto results = goro::make_chan<int>();
     std::vector<std::thread> pool;
+    pool.reserve(threads);
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([results] {
         for (int i = 0; i < per_thread; ++i) {

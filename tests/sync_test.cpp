@@ -487,6 +487,7 @@ TEST_F(mutex_test, SharedByPlainThreadsAndGoroutines) {
   };
   goro::run([&] {
     std::vector<std::thread> pool;
+    pool.reserve(threads);
     for (int t = 0; t < threads; ++t) pool.emplace_back(bump);
     goro::wait_group wg;
     for (int g = 0; g < goroutines; ++g) {

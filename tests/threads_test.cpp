@@ -61,6 +61,7 @@ TEST_P(threads_by_capacity, GoroutinesSendThreadsReceive) {
       });
     }
     std::vector<std::thread> receivers;
+    receivers.reserve(2);
     for (int t = 0; t < 2; ++t) {
       receivers.emplace_back([&, ch] {
         for (int v : ch) sum.fetch_add(v, std::memory_order_relaxed);
@@ -102,6 +103,7 @@ TEST_F(threads_test, MixedSendersAndReceivers) {
     auto ch = goro::make_chan<int>(2);
     goro::wait_group senders, receivers;
     std::vector<std::thread> threads;
+    threads.reserve(7);  // 4 producers, 3 consumers
     auto produce = [&, ch](int id) {
       for (int i = 0; i < per_sender; ++i) ch.send(id * per_sender + i);
       senders.done();

@@ -191,6 +191,7 @@ TEST_F(timer_test, AfterAsSelectTimeout) {
 TEST_F(timer_test, ManyAftersAllFire) {
   goro::run([] {
     std::vector<goro::recv_chan<clock_type::time_point>> chans;
+    chans.reserve(100);
     for (int i = 0; i < 100; ++i) chans.push_back(goro::after(std::chrono::microseconds(37 * i)));
     for (auto& c : chans) ASSERT_TRUE(c.recv().has_value());
   });

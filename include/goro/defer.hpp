@@ -43,7 +43,7 @@ class defer {
   // goroutine, it ends the program with goro's panic report (closing a closed channel, say),
   // where a noexcept destructor would call std::terminate. If the scope is already being left
   // by an exception, C++ allows no second one: a throwing f() then calls std::terminate.
-  ~defer() noexcept(false) { f_(); }
+  ~defer() noexcept(false) { f_(); }  // NOLINT(bugprone-exception-escape): on purpose, above
 
  private:
   F f_;

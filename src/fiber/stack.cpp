@@ -47,7 +47,8 @@
 namespace goro::detail {
 
 void* ctx_make(void* top, void (*entry)(void*), void* arg) noexcept {
-  auto t = reinterpret_cast<std::uintptr_t>(top) & ~std::uintptr_t{15};
+  // top, rounded down to 16 bytes (pointer arithmetic: no integer turned back into a pointer).
+  char* t = static_cast<char*>(top) - (reinterpret_cast<std::uintptr_t>(top) & 15);
 #if defined(__x86_64__)
   // Popped by goro_ctx_switch in this order: r15 r14 r13 r12 rbx rbp, then the address it jumps
   // to. After the pops rsp is 16-byte aligned, as a call instruction expects.
@@ -248,7 +249,7 @@ bool stack_guard_hit(const stack& s, const void* addr) noexcept {
   auto a = reinterpret_cast<std::uintptr_t>(addr);
   auto lo = reinterpret_cast<std::uintptr_t>(s.lo);
   // Below the guard too: a large frame can jump over a single guard page.
-  return s.lo && a < lo && a + 64 * 1024 >= lo;
+  return s.lo && a < lo && a + (std::uintptr_t{64} << 10) >= lo;
 }
 
 fiber_ref thread_fiber() noexcept {

@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <system_error>
 #include <thread>
 
 #include "base/cpus.hpp"
@@ -123,8 +123,9 @@ void start_thread(machine* m) noexcept {
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     char line[96];
+    // Not strerror(): glibc documents it as not thread-safe.
     std::snprintf(line, sizeof line, "runtime: failed to create new OS thread (%s)",
-                  std::strerror(rc));
+                  std::generic_category().message(rc).c_str());
     fatal_error(line, rc == EAGAIN ? "thread exhaustion" : "newosproc");
   }
 }

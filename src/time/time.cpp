@@ -48,9 +48,10 @@ struct timer_state : rtimer {
   void (*call)(void*) = nullptr;
   goro::source_location where;
 
-  void release() noexcept {
+  // Drops n holds.
+  void release(int n = 1) noexcept {
     // acq_rel: the last releaser must see every other holder's writes before freeing.
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs.fetch_sub(n, std::memory_order_acq_rel) == n) delete this;
   }
 
   static void on_fire(rtimer* r, std::int64_t now);
@@ -86,8 +87,7 @@ class timer_chan final : public chan_impl<time_point> {
     s_->armed = false;
     const bool removed = timer_del(s_);
     s_->lock.unlock();
-    if (removed) s_->release();  // the heap's hold
-    s_->release();               // ours
+    s_->release(removed ? 2 : 1);  // ours, and the heap's if the timer was in one
   }
   timer_state* state() const noexcept { return s_; }
 

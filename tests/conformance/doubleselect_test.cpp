@@ -40,6 +40,7 @@ void check_every_value_once(std::size_t capacity) {
   const int n = conformance::scaled(20000);
   run_checked([n, capacity] {
     std::vector<chan<int>> in;
+    in.reserve(4);
     for (int i = 0; i < 4; ++i) in.push_back(make_chan<int>(capacity));
     auto out = make_chan<int>(capacity);
     goro::go(sender, n, in[0], in[1], in[2], in[3]);

@@ -14,7 +14,6 @@ namespace {
 
 using conformance::run_checked;
 using conformance::scaled;
-using goro::chan;
 using goro::make_chan;
 using goro::on_recv;
 using goro::on_send;
@@ -22,7 +21,7 @@ using goro::select;
 
 TEST(Mixed, ThreadsSendGoroutinesReceive) {
   const int per_thread = scaled(5000);
-  run_checked([per_thread] {
+  run_checked([] {
     for (std::size_t cap : {0u, 8u}) {
       auto ch = make_chan<int>(cap);
       auto sums = make_chan<long long>(4);
@@ -37,8 +36,9 @@ TEST(Mixed, ThreadsSendGoroutinesReceive) {
       }
       auto senders_done = make_chan<goro::signal>(threads);
       std::vector<std::thread> pool;
+      pool.reserve(threads);
       for (int t = 0; t < threads; ++t) {
-        pool.emplace_back([ch, senders_done, per_thread] {
+        pool.emplace_back([ch, senders_done] {
           EXPECT_EQ(goro::goroutine_id(), 0u) << "a plain thread has no goroutine id";
           for (int i = 1; i <= per_thread; ++i) ch.send(i);
           senders_done.send({});
@@ -56,19 +56,20 @@ TEST(Mixed, ThreadsSendGoroutinesReceive) {
 
 TEST(Mixed, GoroutinesSendThreadsReceive) {
   const int per_goroutine = scaled(5000);
-  run_checked([per_goroutine] {
+  run_checked([] {
     auto ch = make_chan<int>();
     constexpr int senders = 4;
     goro::wait_group wg;
     wg.add(senders);
     for (int s = 0; s < senders; ++s) {
-      goro::go([ch, per_goroutine, &wg] {
+      goro::go([ch, &wg] {
         for (int i = 1; i <= per_goroutine; ++i) ch.send(i);
         wg.done();
       });
     }
     auto sums = make_chan<long long>(2);
     std::vector<std::thread> pool;
+    pool.reserve(2);
     for (int t = 0; t < 2; ++t) {
       pool.emplace_back([ch, sums] {
         long long sum = 0;
@@ -87,7 +88,7 @@ TEST(Mixed, GoroutinesSendThreadsReceive) {
 // Unbuffered ping-pong between a goroutine and a plain thread: each hand-off blocks one side.
 TEST(Mixed, PingPongBetweenThreadAndGoroutine) {
   const int rounds = scaled(2000);
-  run_checked([rounds] {
+  run_checked([] {
     auto ping = make_chan<int>();
     auto pong = make_chan<int>();
     std::thread t([ping, pong] {
@@ -169,11 +170,11 @@ TEST(Mixed, GoFromPlainThread) {
 // Senders of both kinds into one select-driven receiver, with send cases from threads too.
 TEST(Mixed, ThreadsAndGoroutinesSelectOnSharedChannels) {
   const int n = scaled(3000);
-  run_checked([n] {
+  run_checked([] {
     auto x = make_chan<int>(2);
     auto y = make_chan<int>();
     auto done = make_chan<goro::signal>(4);
-    auto sender = [x, y, done, n] {
+    auto sender = [x, y, done] {
       for (int i = 0; i < n; ++i) select(on_send(x, 1), on_send(y, 1));
       done.send({});
     };

@@ -80,7 +80,7 @@ class network {
 
 // Copies `in` into two outputs. Each value goes to whichever output is ready first, then to
 // the other, so neither consumer has to be the first to ask.
-void split(network& net, series in, series a, series b) {
+void split(network& net, const series& in, const series& a, const series& b) {
   while (auto v = net.get(in)) {
     const rat value = *v;
     bool to_a = false;
@@ -92,7 +92,7 @@ void split(network& net, series in, series a, series b) {
 }
 
 // The integral with constant term c: c, a0/1, a1/2, a2/3, ...
-void integrate(network& net, rat c, series in, series out) {
+void integrate(network& net, rat c, const series& in, const series& out) {
   if (!net.put(out, c)) return;
   for (std::int64_t i = 1;; ++i) {
     auto v = net.get(in);
@@ -100,19 +100,19 @@ void integrate(network& net, rat c, series in, series out) {
   }
 }
 
-void negate(network& net, series in, series out) {
+void negate(network& net, const series& in, const series& out) {
   while (auto v = net.get(in)) {
     if (!net.put(out, -*v)) return;
   }
 }
 
-void constant_ones(network& net, series out) {
+void constant_ones(network& net, const series& out) {
   while (net.put(out, make_rat(1, 1))) {
   }
 }
 
 // The Cauchy product: c_n = sum a_i b_(n-i). Keeps the coefficients seen so far.
-void multiply(network& net, series a, series b, series out) {
+void multiply(network& net, const series& a, const series& b, const series& out) {
   std::vector<rat> as;
   std::vector<rat> bs;
   for (;;) {

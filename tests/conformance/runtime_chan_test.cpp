@@ -118,13 +118,13 @@ TEST_P(ChanCapacity, FifoAndManyToMany) {
     constexpr int p = 4;
     const int l = scaled(1000, 4);
     for (int k = 0; k < p; ++k) {
-      goro::go([c, l] {
+      goro::go([c] {
         for (int i = 0; i < l; ++i) c.send(i);
       });
     }
     auto done = make_chan<std::map<int, int>>();
     for (int k = 0; k < p; ++k) {
-      goro::go([c, done, l] {
+      goro::go([c, done] {
         std::map<int, int> got;
         for (int i = 0; i < l; ++i) ++got[*c.recv()];
         done.send(std::move(got));
@@ -159,7 +159,7 @@ INSTANTIATE_TEST_SUITE_P(Capacities, ChanCapacity, ::testing::Range<std::size_t>
 // receive even while another goroutine closes it and receives from it. ---
 TEST(RuntimeChan, NonblockRecvRace) {
   const int n = scaled(5000);
-  run_checked([n] {
+  run_checked([] {
     for (int i = 0; i < n; ++i) {
       auto c = make_chan<int>(1);
       c.send(1);
@@ -180,7 +180,7 @@ TEST(RuntimeChan, NonblockRecvRace) {
 // select must never take the default. In the second variant c2 becomes ready by closing. ---
 void nonblock_select_race(bool close_c2) {
   const int n = scaled(10000);
-  run_checked([n, close_c2] {
+  run_checked([close_c2] {
     auto done = make_chan<bool>(1);
     for (int i = 0; i < n; ++i) {
       auto c1 = make_chan<int>(1);
@@ -243,22 +243,22 @@ TEST(RuntimeChan, SelfSelect) {
 // point: no lost wakeups and no deadlock. ---
 TEST(RuntimeChan, SelectStress) {
   const int n = scaled(20000);
-  run_checked([n] {
+  run_checked([] {
     std::array<chan<int>, 4> c{make_chan<int>(), make_chan<int>(), make_chan<int>(2),
                                make_chan<int>(3)};
     goro::wait_group wg;
     wg.add(10);
     for (int k = 0; k < 4; ++k) {
-      goro::go([ch = c[k], n, &wg] {
+      goro::go([ch = c[k], &wg] {
         for (int i = 0; i < n; ++i) ch.send(0);
         wg.done();
       });
-      goro::go([ch = c[k], n, &wg] {
+      goro::go([ch = c[k], &wg] {
         for (int i = 0; i < n; ++i) (void)ch.recv();
         wg.done();
       });
     }
-    goro::go([c, n, &wg]() mutable {
+    goro::go([c, &wg]() mutable {
       std::array<int, 4> count{};
       auto sent = [&](int k) {
         if (++count[k] == n) c[k] = {};
@@ -269,7 +269,7 @@ TEST(RuntimeChan, SelectStress) {
       }
       wg.done();
     });
-    goro::go([c, n, &wg]() mutable {
+    goro::go([c, &wg]() mutable {
       std::array<int, 4> count{};
       auto got = [&](int k) {
         if (++count[k] == n) c[k] = {};
@@ -317,11 +317,12 @@ TEST(RuntimeChan, PseudoRandomSend) {
 // the queue, waits for the workers, then closes the results. Every item is seen once. ---
 TEST(RuntimeChan, MultiConsumer) {
   constexpr int nwork = 23;
-  const int niter = scaled(100000);
-  run_checked([niter] {
+  // static: no lambda captures it (GCC and clang disagree on whether the inner one must).
+  static constexpr int niter = scaled(100000);
+  run_checked([] {
     static constexpr std::array<int, 10> pn{2, 3, 7, 11, 13, 17, 19, 23, 27, 31};
-    auto q = make_chan<int>(nwork * 3);
-    auto r = make_chan<int>(nwork * 3);
+    auto q = make_chan<int>(std::size_t{nwork} * 3);
+    auto r = make_chan<int>(std::size_t{nwork} * 3);
     auto wg = std::make_shared<goro::wait_group>();
     for (int i = 0; i < nwork; ++i) {
       wg->add(1);
@@ -335,7 +336,7 @@ TEST(RuntimeChan, MultiConsumer) {
       });
     }
     auto expect = make_chan<long long>(1);
-    goro::go([q, r, wg, niter, expect] {
+    goro::go([q, r, wg, expect] {
       long long sum = 0;
       for (int i = 0; i < niter; ++i) {
         const int v = pn[static_cast<std::size_t>(i) % pn.size()];
@@ -438,7 +439,7 @@ TEST(RuntimeChan, SelectFairnessThreeWays) {
 // B; here the scenario is repeated so that both orders occur, and both must work. ---
 TEST(RuntimeChan, SelectDuplicateChannel) {
   const int rounds = scaled(2000);
-  run_checked([rounds] {
+  run_checked([] {
     for (int round = 0; round < rounds; ++round) {
       auto c = make_chan<int>();
       auto d = make_chan<int>();

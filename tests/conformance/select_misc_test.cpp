@@ -40,7 +40,7 @@ TEST(Select4, OnlyTheChosenCaseAssigns) {
 // through c2, then waits on c1 again. Both later sends on c1 must find a receiver.
 TEST(Select6, LosingSelectLeavesQueueIntact) {
   const int rounds = conformance::scaled(500);
-  run_checked([rounds] {
+  run_checked([] {
     for (int r = 0; r < rounds; ++r) {
       auto c1 = make_chan<bool>();
       auto c2 = make_chan<bool>();
@@ -123,7 +123,7 @@ TEST(Select7, EverySendFormMeetsEveryReceiveForm) {
 // a value injected at the right end must come out at the left end, and every goroutine exits.
 TEST(Goroutines, LongChainPassesOneValue) {
   const int n = conformance::scaled(10000, 20);
-  run_checked([n] {
+  run_checked([] {
     auto leftmost = make_chan<int>();
     chan<int> left = leftmost;
     for (int i = 0; i < n; ++i) {

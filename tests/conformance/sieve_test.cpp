@@ -68,7 +68,7 @@ void filter(recv_chan<int> in, send_chan<int> out, int prime, recv_chan<goro::si
 
 TEST(Sieve1, FirstPrimes) {
   const int count = conformance::scaled(500, 5);
-  run_checked([count] {
+  run_checked([] {
     auto quit = make_chan<goro::signal>();
     goro::wait_group wg;
     wg.add(1);
@@ -98,7 +98,7 @@ TEST(Sieve1, FirstPrimes) {
 
 void multiples(int prime, send_chan<int> out, recv_chan<goro::signal> quit, goro::wait_group* wg) {
   for (long long m = static_cast<long long>(prime) * prime;
-       m < (1 << 30) && send_or_quit(out, static_cast<int>(m), quit); m += 2 * prime) {
+       m < (1 << 30) && send_or_quit(out, static_cast<int>(m), quit); m += 2LL * prime) {
   }
   wg->done();
 }
@@ -198,7 +198,7 @@ void sieve2_primes(send_chan<int> out, recv_chan<goro::signal> quit, goro::wait_
 
 TEST(Sieve2, FirstPrimes) {
   const int count = conformance::scaled(1000, 5);
-  run_checked([count] {
+  run_checked([] {
     auto quit = make_chan<goro::signal>();
     auto primes = make_chan<int>();
     goro::wait_group wg;

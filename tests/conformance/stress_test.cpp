@@ -99,7 +99,7 @@ void consume(const std::array<chan<long long>, channels>& c, tally& t, unsigned 
 
 TEST(Stress, RandomOperationsConserveValues) {
   const int ops = scaled(120000, 48);
-  run_checked([ops] {
+  run_checked([] {
     const std::array<chan<long long>, channels> c{make_chan<long long>(), make_chan<long long>(1),
                                                   make_chan<long long>(4),
                                                   make_chan<long long>(64)};
@@ -119,6 +119,7 @@ TEST(Stress, RandomOperationsConserveValues) {
     }
     auto thread_done = make_chan<goro::signal>(thread_producers + thread_consumers);
     std::vector<std::thread> threads;
+    threads.reserve(thread_producers + thread_consumers);
     for (int p = 0; p < thread_producers; ++p) {
       threads.emplace_back([&, p] {
         produce(c, t, 2000u + static_cast<unsigned>(p), ops);
@@ -161,7 +162,7 @@ TEST(Stress, RandomOperationsConserveValues) {
 // close: every sender either delivers or panics, none stays blocked.
 TEST(Stress, CloseReleasesCrowdOfBlockedSenders) {
   const int rounds = scaled(1000, 20);
-  run_checked([rounds] {
+  run_checked([] {
     for (int r = 0; r < rounds; ++r) {
       auto ch = make_chan<int>();
       constexpr int senders = 32;

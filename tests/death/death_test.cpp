@@ -51,6 +51,7 @@ outcome run_scenario(const std::string& scenario, const std::vector<std::string>
     if (!overridden) env_strings.push_back(entry);
   }
   std::vector<char*> envp;
+  envp.reserve(env_strings.size() + 1);
   for (auto& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
 

@@ -165,7 +165,7 @@ TEST(timer_heap_test, PopDueStopsAtNow) {
 
 TEST(stack_pool_test, StacksAreUsableDistinctAndReused) {
   goro::detail::stack_pool pool;
-  pool.set_size(64 * 1024);
+  pool.set_size(std::size_t{64} << 10);
   goro::detail::stack s[40];
   std::size_t got = 0;
   while (got < std::size(s)) got += pool.get(s + got, std::size(s) - got);
@@ -184,7 +184,7 @@ TEST(stack_pool_test, StacksAreUsableDistinctAndReused) {
   ASSERT_EQ(pool.get(&again, 1), 1u);
   EXPECT_EQ(seen.count(again.lo), 1u) << "a pooled stack is reused";
   pool.put(&again, 1);
-  pool.set_size(128 * 1024);  // pooled stacks of the old size go
+  pool.set_size(std::size_t{128} << 10);  // pooled stacks of the old size go
   ASSERT_EQ(pool.get(&again, 1), 1u);
   EXPECT_EQ(again.size, 128u * 1024);
   pool.put(&again, 1);
@@ -192,9 +192,10 @@ TEST(stack_pool_test, StacksAreUsableDistinctAndReused) {
 
 TEST(stack_pool_test, CacheBatchesAndHandsBackHalfWhenFull) {
   goro::detail::stack_pool pool;
-  pool.set_size(64 * 1024);
+  pool.set_size(std::size_t{64} << 10);
   goro::detail::stack_cache cache;
   std::vector<goro::detail::stack> out;
+  out.reserve(100);
   for (int i = 0; i < 100; i++) out.push_back(cache.take(pool));
   std::set<char*> distinct;
   for (auto& st : out) distinct.insert(st.lo);

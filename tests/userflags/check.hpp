@@ -17,7 +17,9 @@ inline void check(bool ok, const char* what,
   if (ok) return;
   std::fprintf(stderr, "%s:%u: check failed: %s\n", where.file_name(),
                static_cast<unsigned>(where.line()), what);
-  std::exit(1);
+  // Not std::exit(): it runs static destructors while other workers may still run goroutines.
+  std::fflush(nullptr);
+  std::_Exit(1);
 }
 
 }  // namespace userflags

@@ -49,7 +49,7 @@ std::string range_strings() {
     ch.close();
   });
   std::string all;
-  for (std::string s : ch) all += s;
+  for (const std::string& s : ch) all += s;
   return all;
 }
 

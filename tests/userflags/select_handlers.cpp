@@ -91,6 +91,7 @@ std::string many_cases(const goro::chan<std::string>& ready, Chans&... idle) {
 
 std::string three_four_five() {
   std::vector<goro::chan<std::string>> chans;
+  chans.reserve(5);
   for (int i = 0; i < 5; i++) chans.push_back(goro::make_chan<std::string>(1));
   std::string out;
   chans[0].send("3");
@@ -107,7 +108,7 @@ bool closed_channel() {
   auto ch = goro::make_chan<std::string>();
   ch.close();
   bool saw_close = false;
-  goro::select(goro::on_recv(ch, [&](std::optional<std::string> m) { saw_close = !m; }));
+  goro::select(goro::on_recv(ch, [&](const std::optional<std::string>& m) { saw_close = !m; }));
   return saw_close;
 }
 
