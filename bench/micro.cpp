@@ -332,6 +332,7 @@ void BM_go_ContextCancelDone(benchmark::State& state) {
 void BM_go_WithTimeout(benchmark::State& state) {
   constexpr int concurrency = 40;
   std::vector<goro::cancel_func> live;
+  live.reserve(concurrency);
   for (int i = 0; i < concurrency; i++)
     live.push_back(goro::with_timeout(goro::background(), std::chrono::hours(1)).second);
   run_parallel(state, [](std::int64_t ops) {

@@ -237,7 +237,7 @@ TEST_F(context_test, ContextFromStopToken) {
 TEST_F(context_test, JthreadStopsGoroutines) {
   goro::wait_group wg;
   {
-    std::jthread t([&wg](std::stop_token st) {
+    std::jthread t([&wg](const std::stop_token& st) {
       auto [ctx, cancel] = goro::with_stop_token(goro::background(), st);
       wg.add(4);
       for (int i = 0; i < 4; i++) {
@@ -261,11 +261,13 @@ TEST_F(context_test, ThreadsAndGoroutinesShareATree) {
   for (int r = 0; r < rounds; r++) {
     const auto [root, cancel] = goro::with_cancel(goro::background());
     std::vector<std::pair<goro::context, goro::cancel_func>> kids;
+    kids.reserve(8);
     for (int i = 0; i < 8; i++) kids.push_back(goro::with_cancel(root));
     const goro::cancel_func either = r % 2 ? cancel : kids[r % 8].second;
     goro::wait_group wg;
     wg.add(8);
     std::vector<std::thread> threads;
+    threads.reserve(4);
     for (int i = 0; i < 4; i++) {
       threads.emplace_back([&wg, k = kids[i]] {
         k.first.done().recv();

@@ -44,8 +44,10 @@ class context_category_impl final : public std::error_category {
 }  // namespace
 
 const std::error_category& context_category() noexcept {
-  // Never destroyed: goroutines may still compare error codes while the program exits.
-  static const context_category_impl* category = new context_category_impl;
+  // Never destroyed: goroutines may still compare error codes while the program exits. Made in
+  // static storage (placement new cannot fail), as the standard library makes its own.
+  alignas(context_category_impl) static unsigned char storage[sizeof(context_category_impl)];
+  static const context_category_impl* category = ::new (storage) context_category_impl;
   return *category;
 }
 
@@ -86,6 +88,7 @@ struct deadline_node final : cancel_node, rtimer {
   const std::exception_ptr deadline_cause;  // cause() when the deadline cancels it
 };
 
+// NOLINTNEXTLINE(cppcoreguidelines-virtual-class-destructor): final, and deleted by dispose() only.
 struct after_reg final : ctx_obj, child_link {
   after_reg(ctx_node* ctx_ref, std::shared_ptr<void> fn, void (*call_fn)(void*),
             const goro::source_location& at) noexcept
@@ -376,7 +379,7 @@ void cancel_func::operator()() const noexcept {
     detail::cancel(c, context_errc::canceled, nullptr, true);
 }
 
-void cancel_cause_func::operator()(std::exception_ptr cause) const noexcept {
+void cancel_cause_func::operator()(const std::exception_ptr& cause) const noexcept {
   if (auto* c = static_cast<cancel_node*>(static_cast<detail::ctx_node*>(node_.get())))
     detail::cancel(c, context_errc::canceled, cause, true);
 }
@@ -405,7 +408,8 @@ std::pair<context, cancel_func> with_deadline_cause(const context& parent, time_
   // child serves.
   if ((pc && pc->deadline_ns < when) || when == detail::kNever) return with_cancel(parent);
   detail::ensure_started(nullptr);
-  auto* n = new detail::deadline_node(detail::retained(detail::node_of(parent)), when, cause);
+  auto* n =
+      new detail::deadline_node(detail::retained(detail::node_of(parent)), when, std::move(cause));
   auto [ctx, ref] = detail::adopt_cancel_node(n);
   if (when <= detail::now_ns()) {
     detail::cancel(n, context_errc::deadline_exceeded, n->deadline_cause, true);

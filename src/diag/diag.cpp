@@ -185,6 +185,7 @@ class g_list {
  public:
   g_list(which w, goroutine* except) noexcept {
     std::size_t total = goroutine_count_all();
+    // NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, sized by the pointer.
     bytes_ = (total ? total : 1) * sizeof(goroutine*);
     void* mem = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) return;
@@ -295,7 +296,7 @@ void fatal_deadlock() noexcept {
   die();
 }
 
-constexpr std::size_t kSignalStackSize = 64 * 1024;
+constexpr std::size_t kSignalStackSize = std::size_t{64} << 10;
 
 void fatal_error(const char* before, const char* what) noexcept {
   first_fatal();

@@ -194,8 +194,8 @@ TEST(Context, CanceledTimeout) {
 // null const char* plays Go's nil value, which shadows the outer one.
 goro::context_key<const char*> k1, k2, k3;
 
-void check_values(const goro::context& c, const char* name, std::string v1, std::string v2,
-                  std::string v3) {
+void check_values(const goro::context& c, const char* name, const std::string& v1,
+                  const std::string& v2, const std::string& v3) {
   SCOPED_TRACE(name);
   auto get = [&](const goro::context_key<const char*>& k) -> std::string {
     const char* const* v = c.value(k);

@@ -110,6 +110,7 @@ TEST(Once, ThreadsAndGoroutines) {
     goro::once once;
     std::atomic<int> calls{0};
     std::vector<std::thread> threads;
+    threads.reserve(2);
     for (int t = 0; t < 2; t++)
       threads.emplace_back([&] { once.call([&] { calls.fetch_add(1); }); });
     run_checked([&] {

@@ -254,6 +254,7 @@ TEST(RWMutex, ThreadsAndGoroutines) {
     }
   };
   std::vector<std::thread> threads;
+  threads.reserve(2);
   for (int t = 0; t < 2; t++) threads.emplace_back(work);
   run_checked([&] {
     goro::wait_group wg;
