@@ -144,12 +144,15 @@ struct blocking_scope {
 // Runs f() on the calling goroutine's thread and returns its result (an exception from f
 // propagates), while the goroutine's processor may go on with the goroutines queued behind it
 // on another thread: wrap calls that may block in the OS (read on a pipe or a file, a database
-// client, std::mutex, a C library). A short call keeps the processor and costs two atomic
-// operations beside the call itself; once the call has lasted about 20 µs (one to two looks of
-// the runtime's monitor thread) while other goroutines wait for that processor, the processor
-// is handed to another thread, as Go's retake does. On return the goroutine continues on its
-// processor if it kept it; otherwise it queues for any processor and its thread parks as a
-// spare (up to 16 spares are kept; more end), so it may continue on another thread.
+// client, std::mutex, a C library). A short call keeps the processor and costs a few plain
+// loads and stores beside the call itself (no atomic read-modify-write, no fence); once the
+// call has lasted about 20 µs (one to two looks of the runtime's monitor thread) while other
+// goroutines wait for that processor, the processor is handed to another thread, as Go's
+// retake does. A goroutine whose last call lost its processor is taken to block again: its next
+// call hands the processor on at once if goroutines wait for it (as Go does for calls it knows
+// to block), and a call that keeps its processor ends that. On return the goroutine continues
+// on its processor if it kept it; otherwise it queues for any processor and its thread parks
+// as a spare (up to 16 spares are kept; more end), so it may continue on another thread.
 // Inside f the goroutine counts as a thread: goro calls there (channel operations, locks,
 // sleeps) block the thread, as on a plain thread, and goro::go() starts goroutines as from a
 // plain thread; goroutine_id() still answers. Dumps show the goroutine as [syscall], blocked at

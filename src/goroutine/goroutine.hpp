@@ -69,6 +69,7 @@ struct goroutine {
   std::atomic<wait_reason> reason{wait_reason::none};
   bool counted_blocked = false;  // parked for something only another goroutine/thread ends
   bool switched_out = false;     // has parked, slept, yielded or moved since it was spawned
+  bool call_lost = false;        // its last blocking() call lost its worker (blocking.cpp)
   std::uint16_t lock_depth = 0;  // lock_os_thread() calls not yet undone (by the goroutine)
   // The machine this goroutine is locked to (lock_os_thread), or null. Written by the goroutine
   // while it runs; read by whoever takes it off a queue to run it (the queue's hand-over

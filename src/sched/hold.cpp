@@ -16,11 +16,14 @@
 // worker go without touching it and runs its goroutine on as a detached thread until the
 // goroutine next switches away (then the thread becomes a spare).
 // On g0 busy is always 1 (set by the switch that got there), so an idle or scheduling worker
-// is never taken this way; blocking() has its own status word (blocking.cpp).
+// is never taken this way. A call inside blocking() is such a stretch of the goroutine's own
+// code too, which the monitor may take after 20 µs instead of 10 ms (kClaimTakenCall;
+// blocking.cpp settles it on return).
 #include <linux/membarrier.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/check.hpp"
 #include "sched/worker.hpp"
 
 namespace goro::detail {
@@ -31,6 +34,9 @@ worker* resolve_claim(thread_state* t) noexcept {
   // acq_rel: the CAS that decides against the monitor's (take_running).
   if (m->claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel, std::memory_order_acquire))
     return t->w;  // cancelled: we keep the worker
+  // kClaimTakenCall is granted only while the machine sits in blocking(), whose return
+  // settles it (blocking.cpp), never here.
+  GORO_DCHECK(c != kClaimTakenCall);
   if (c != kClaimTaken) return t->w;
   // The monitor took the worker while we ran our own code, and has handed it on.
   m->claim.store(0, std::memory_order_relaxed);
@@ -67,7 +73,10 @@ bool hold_barrier_init() noexcept {
 
 void hold_barrier() noexcept {
 #ifndef GORO_TSAN
-  syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  if (S().may_take_running)
+    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+  else
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // blocking_exit() fences too
 #endif
 }
 

@@ -9,8 +9,9 @@
 //    syscalltick check), so that short calls keep their worker and never switch threads;
 //  - when someone waits for that worker: goroutines in its queues, or in the global queue
 //    while no worker is idle to take them.
-// The claim is the CAS of blocking.cpp, so it races safely with the holder's return; taking a
-// worker from a running goroutine is the hold protocol of hold.cpp.
+// Both takes are the hold protocol of hold.cpp (a request, a process-wide barrier, a look at
+// the holder's busy word, one CAS), so they race safely with the holder's return from the call
+// or its next entry to the runtime.
 #include <sys/prctl.h>
 #include <time.h>
 
@@ -36,35 +37,61 @@ bool wanted(const worker* w, std::int64_t now) noexcept {
   return s.global.size() != 0 || timers_next() <= now;
 }
 
-// Whether the worker should go on without its holder, which sits in blocking(); claims it if so.
-bool retake(worker* w, std::int64_t now) noexcept {
-  // acquire: pairs with the release in blocking_enter(); syscall_tick below is that call's.
-  std::uint64_t status = w->status.load(std::memory_order_acquire);
-  if (!(status & kInSyscall)) return false;
-  const std::uint64_t tick = w->syscall_tick.load(std::memory_order_relaxed);
-  if (tick != w->seen_syscall_tick) {
-    w->seen_syscall_tick = tick;  // a call we have not seen before: look again next time
-    return false;
-  }
-  if (!wanted(w, now)) return false;
-
-  // acquire: pairs with the release in blocking_enter(): we hold the worker now, with all its
-  // last holder wrote.
-  // The next generation, not in a call: the old holder's CAS on return fails.
-  if (!w->status.compare_exchange_strong(status, status + 1, std::memory_order_acquire,
-                                         std::memory_order_relaxed))
-    return false;  // the call returned meanwhile
-  S().nlent.fetch_add(1, std::memory_order_relaxed);
-  start_machine(w);
-  return true;
-}
-
 // Drops a request the monitor made of m that no longer stands (the goroutine switched, or the
 // worker changed hands): a CAS, since m may be cancelling it at the same time.
 void drop_claim(machine* m) noexcept {
   std::uint32_t asked = kClaimAsked;
   if (m && m->claim.load(std::memory_order_relaxed) == kClaimAsked)
     m->claim.compare_exchange_strong(asked, 0, std::memory_order_acq_rel);
+}
+
+// The hold protocol's monitor side (hold.cpp): asks m for its worker w, and gets it as
+// `grant` if m is not in the runtime, is (in_call) or is not inside blocking(), and does not
+// cancel first. On false a request may stay behind, which m cancels at its next entry or the
+// next look drops.
+bool claim_worker(machine* m, worker* w, bool in_call, std::uint32_t grant) noexcept {
+  m->claim.store(kClaimAsked, kHoldOrder);
+  hold_barrier();
+  // seq_cst: the other half of the Dekker pattern under TSan (kHoldOrder); elsewhere the
+  // barrier above orders it. Busy now: it may be using the worker; it cancels the request
+  // when it next enters the runtime, and we look again next time. Else acquire: pairs with
+  // the release that ended its last hold; all it wrote to the worker is visible here.
+  if (m->busy.load(std::memory_order_seq_cst) != 0) return false;
+  // Still where we saw it before the request: m still holds w (a holder gives its worker away
+  // only inside the runtime, so a hand-off since is visible after busy's acquire), and a call
+  // that ended (or began) since would be taken as the wrong kind. Any later entry to the
+  // runtime sees the request (the barrier).
+  // acquire: pairs with the release in start_machine().
+  if (w->holder.load(std::memory_order_acquire) != m ||
+      w->in_syscall.load(std::memory_order_relaxed) != in_call) {
+    drop_claim(m);
+    return false;
+  }
+  std::uint32_t asked = kClaimAsked;
+  // acq_rel: the CAS that decides against the machine's (resolve_claim, blocking_exit).
+  return m->claim.compare_exchange_strong(asked, grant, std::memory_order_acq_rel);
+}
+
+// Whether the worker should go on without its holder, which sits in blocking(); takes it if so.
+bool retake(worker* w, std::int64_t now) noexcept {
+  // acquire: pairs with the release in start_machine(); *m is complete.
+  machine* m = w->holder.load(std::memory_order_acquire);
+  // acquire: pairs with the release that ended the holder's last hold (blocking_enter's);
+  // in_syscall and syscall_tick below are as that hold left them.
+  if (!m || m->busy.load(std::memory_order_acquire) != 0) return false;
+  if (!w->in_syscall.load(std::memory_order_relaxed)) return false;
+  const std::uint64_t tick = w->syscall_tick.load(std::memory_order_relaxed);
+  if (tick != w->seen_syscall_tick) {
+    w->seen_syscall_tick = tick;  // a call we have not seen before: look again next time
+    return false;
+  }
+  if (!wanted(w, now)) return false;
+  if (!claim_worker(m, w, true, kClaimTakenCall)) return false;
+  // We hold the worker now, with all its last holder wrote; its call is no longer its.
+  w->in_syscall.store(false, std::memory_order_relaxed);
+  S().nlent.fetch_add(1, std::memory_order_relaxed);
+  start_machine(w);
+  return true;
 }
 
 // Takes the worker from a goroutine that has run for kRunningTooLongNs without entering the
@@ -83,20 +110,13 @@ bool take_running(worker* w, std::int64_t now) noexcept {
     return false;
   }
   if (!s.may_take_running || !m || now - w->seen_since < kRunningTooLongNs) return false;
-  if (w->status.load(std::memory_order_acquire) & kInSyscall) return false;
+  // acquire: pairs with the release that ended the machine's last hold; in_syscall below is
+  // as that hold left it.
+  if (m->busy.load(std::memory_order_acquire) != 0) return false;   // scheduling, not stuck
+  if (w->in_syscall.load(std::memory_order_relaxed)) return false;  // retake()'s to take
   if (!wanted(w, now)) return false;
-  // acquire: pairs with the release that ended the machine's last hold.
-  if (m->busy.load(std::memory_order_acquire) != 0) return false;  // scheduling, not stuck
   if (s.ndetached.load(std::memory_order_relaxed) >= s.max_detached) return false;
-  m->claim.store(kClaimAsked, kHoldOrder);
-  hold_barrier();
-  // seq_cst: the other half of the Dekker pattern under TSan (kHoldOrder); elsewhere the
-  // barrier above orders it. Busy now: it may be using the worker; it cancels the request
-  // when it next enters the runtime, and we look again next time.
-  if (m->busy.load(std::memory_order_seq_cst) != 0) return false;
-  std::uint32_t asked = kClaimAsked;
-  // acq_rel: the CAS that decides against the machine's (resolve_claim).
-  if (!m->claim.compare_exchange_strong(asked, kClaimTaken, std::memory_order_acq_rel))
+  if (!claim_worker(m, w, false, kClaimTaken))
     return false;  // it cancelled first: it keeps the worker
   s.ndetached.fetch_add(1, std::memory_order_relaxed);
   w->seen_since = now;

@@ -64,6 +64,7 @@ bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& w
   g->reason.store(wait_reason::none, std::memory_order_relaxed);
   g->counted_blocked = false;
   g->switched_out = false;
+  g->call_lost = false;
   g->lock_depth = 0;
   g->locked_m = nullptr;
   g->saved_errno = 0;

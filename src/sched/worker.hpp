@@ -16,13 +16,12 @@
 //
 // Ownership of a worker's fields: "owner" fields are read and written only by the thread that
 // holds the worker (counters read by others are atomics written with a plain load + store,
-// owner_add()); a worker changes hands only through a release/acquire pair (the status word,
-// or a spare's park word), so the next holder sees everything the last one wrote. "any" fields
-// are atomics anyone may touch as their comment says; "idle_lock" fields are guarded by
-// idle_lock and "spare_lock" ones by spare_lock (GORO_GUARDED_BY, for clang's thread-safety
-// analysis).
-// Lock order: idle_lock, then the global queue's lock, then an inbox's lock; spare_lock is
-// never held with another.
+// owner_add()); a worker changes hands only through a release/acquire pair (the hold
+// protocol's busy word, or a spare's park word), so the next holder sees everything the last one
+// wrote. "any" fields are atomics anyone may touch as their comment says; "idle_lock" fields are
+// guarded by idle_lock and "spare_lock" ones by spare_lock (GORO_GUARDED_BY, for clang's
+// thread-safety analysis). Lock order: idle_lock, then the global queue's lock, then an inbox's
+// lock; spare_lock is never held with another.
 #pragma once
 
 #include <atomic>
@@ -100,14 +99,11 @@ struct worker {
   std::int64_t watch_ns = 0;     // how long the next watch sleep lasts (adapts; see steal.cpp)
   std::uint64_t moves_seen = 0;  // sched_state::moves when this worker last stole as a watcher
 
-  // Who holds the worker (blocking.cpp has the protocol): a generation, counted up each time
-  // the monitor takes the worker from a call, times two, plus kInSyscall while the holder runs
-  // a goroutine inside blocking() and does not touch the worker, which the holder (on return)
-  // or the monitor may claim with a CAS out of that exact value. The generation makes a
-  // returning holder's CAS fail after the worker was taken and its next holder entered a call
-  // of its own (the value would otherwise be the same: ABA). release on the way in, acquire on
-  // the CAS out: the claimer sees what the last holder wrote.
-  std::atomic<std::uint64_t> status{0};
+  // True while the holder runs a goroutine inside blocking() (blocking.cpp): written by the
+  // holder inside a hold (busy = 1), and cleared by whoever holds the worker after the call,
+  // the holder on return or the monitor that took it. The monitor reads it only to choose
+  // what to look at; who holds the worker is decided by the hold protocol (hold.cpp).
+  std::atomic<bool> in_syscall{false};
   // Incremented by the holder on each entry to blocking(); the monitor takes the worker only
   // from a call it has seen twice (Go's syscalltick), i.e. one that lasted a monitor period.
   std::atomic<std::uint64_t> syscall_tick{0};
@@ -120,8 +116,6 @@ struct worker {
   machine* seen_holder = nullptr;       // monitor thread only
   std::int64_t seen_since = 0;          // monitor thread only: when it saw those ticks first
 };
-
-inline constexpr std::uint64_t kInSyscall = 1;
 
 // A thread of the runtime (Go's M). Its fields are its own thread's, except park_word (any),
 // worker (see below) and spare_next (spare_lock).
@@ -146,12 +140,14 @@ struct machine {
   alignas(64) std::atomic<std::uint32_t> park_word{0};
   machine* spare_next = nullptr;  // spare_lock
   // The hold protocol (hold.cpp): busy is written by this machine only, 1 while it may touch
-  // its worker (on g0, inside the runtime), 0 while a goroutine runs its own code; claim is
-  // the monitor's request for the worker (kClaimAsked) and its grant (kClaimTaken), which this
-  // machine cancels (back to 0) if it sees the request first.
+  // its worker (on g0, inside the runtime), 0 while a goroutine runs its own code or sits in
+  // blocking(); claim is the monitor's request for the worker (kClaimAsked) and its grant
+  // (kClaimTaken, kClaimTakenCall), which this machine cancels (back to 0) if it sees the
+  // request first.
   std::atomic<std::uint32_t> busy{1};
   std::atomic<std::uint32_t> claim{0};
-  bool detached = false;  // runs a goroutine whose worker the monitor took (until its g0)
+  bool detached = false;    // runs a goroutine whose worker the monitor took (until its g0)
+  bool handed_off = false;  // gave its worker away entering blocking() (until the call returns)
   // The goroutine locked to this machine (lock_os_thread), or null: while it is set the machine
   // runs no other goroutine; while it waits, the machine parks on park_word off the spare list
   // until a holder that found it runnable hands over its worker with it (run_locked()).
@@ -160,11 +156,12 @@ struct machine {
   // this machine only after its acquire of it (wait_for_locked()).
   worker* lent_p = nullptr;
   goroutine* lent_g = nullptr;
-  std::uint64_t syscall_status = 0;  // the status it stored entering blocking()
 };
 
 inline constexpr std::uint32_t kClaimAsked = 1;
-inline constexpr std::uint32_t kClaimTaken = 2;
+inline constexpr std::uint32_t kClaimTaken = 2;  // from a running goroutine: it goes on detached
+inline constexpr std::uint32_t kClaimTakenCall =
+    3;  // from a call in blocking(): it queues on return
 
 struct sched_state {
   // workers[i] exists for every i < nworkers before any thread starts (start_workers()).
@@ -198,8 +195,10 @@ struct sched_state {
   // Machines running a goroutine without a worker (taken by the monitor from a goroutine that
   // ran too long), and their cap: the monitor takes no more workers past it.
   std::atomic<int> ndetached{0};
-  int max_detached = 0;           // fixed when the runtime starts
-  bool may_take_running = false;  // the hold protocol's barrier works here (hold.cpp)
+  int max_detached = 0;  // fixed when the runtime starts
+  // The hold protocol's barrier works here (hold.cpp). Without it the monitor never takes a
+  // running goroutine's worker, and takes a call's with a fence on both sides instead.
+  bool may_take_running = false;
 
   // Non-workers' counters (see worker::live_delta): RMWs, relaxed (only sums are read, and
   // only trusted when every worker is idle).
