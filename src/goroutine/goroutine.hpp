@@ -92,6 +92,7 @@ struct record_cache {
 };
 goroutine* record_get(record_cache* c);                   // throws std::bad_alloc
 void record_put(record_cache* c, goroutine* g) noexcept;  // g->id must be 0
+void record_flush(record_cache* c) noexcept;              // hands all of c to the shared list
 
 // Goroutine ids: reserved in batches per thread (Go's goidcache), unique but ordered across
 // threads only roughly. Batches grow from 1 to 16, so a small program's ids count up in

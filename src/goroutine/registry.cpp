@@ -153,6 +153,13 @@ void record_put(record_cache* c, goroutine* g) noexcept {
   push_batch(batch, kRecordBatch);
 }
 
+void record_flush(record_cache* c) noexcept {
+  if (!c->free) return;
+  push_batch(c->free, c->n);
+  c->free = nullptr;
+  c->n = 0;
+}
+
 std::uint64_t id_get(id_cache* c) noexcept {
   constexpr std::uint64_t kIdBatchMax = 16;
   if (!c) return R().next_id.fetch_add(1, std::memory_order_relaxed);

@@ -47,22 +47,6 @@ worker* resolve_claim(thread_state* t) noexcept {
   return nullptr;
 }
 
-// Out of line and instrumented: switch_out() and goroutine_main(), which call these, are not
-// (GORO_NO_TSAN), and TSan must see these atomics to see the hand-off they order.
-void enter_runtime(thread_state* t) noexcept {
-  machine* m = t->m;
-  if (m->busy.load(std::memory_order_relaxed)) return;
-  m->busy.store(1, kHoldOrder);
-  std::atomic_signal_fence(std::memory_order_seq_cst);  // see kHoldOrder
-  if (m->claim.load(kHoldOrder) != 0) resolve_claim(t);
-}
-
-void leave_runtime(machine* m) noexcept {
-  // release: pairs with the monitor's acquire load of busy; what we wrote to the worker is
-  // visible to whoever it hands the worker to.
-  m->busy.store(0, std::memory_order_release);
-}
-
 bool hold_barrier_init() noexcept {
 #ifdef GORO_TSAN
   return true;  // seq_cst on both sides instead (kHoldOrder)

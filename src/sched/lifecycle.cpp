@@ -99,6 +99,7 @@ machine* new_machine() noexcept {
 }
 
 void delete_machine(machine* m) noexcept {
+  record_flush(&m->records);
   m->~machine();
   munmap(m, sizeof(machine));
 }

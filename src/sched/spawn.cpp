@@ -17,13 +17,11 @@ namespace goro::detail {
 
 void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
   goroutine* g;
-  {
-    worker_hold hold(ts());
-    try {
-      g = record_get(hold.w ? &hold.w->records : nullptr);
-    } catch (const std::bad_alloc&) {
-      fatal_error(nullptr, "runtime: out of memory");  // as Go: no goroutine without a record
-    }
+  machine* m = ts()->m;
+  try {
+    g = record_get(m ? &m->records : nullptr);
+  } catch (const std::bad_alloc&) {
+    fatal_error(nullptr, "runtime: out of memory");  // as Go: no goroutine without a record
   }
   void* mem;
   try {
@@ -38,21 +36,20 @@ void* goroutine_alloc(std::size_t size, std::size_t align, goroutine** out) {
 
 void goroutine_abandon(goroutine* g) noexcept {
   closure_free(g);
-  worker_hold hold(ts());
-  record_put(hold.w ? &hold.w->records : nullptr, g);
+  machine* m = ts()->m;
+  record_put(m ? &m->records : nullptr, g);
 }
 
 namespace {
 
 // Returns true when the caller's run queue (or, when g went to the global queue, that one)
-// overflowed.
-bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& where,
-            std::uint64_t id) {
+// overflowed, or the caller is a spawner the monitor detached from its worker. t is ts().
+bool launch(thread_state* t, goroutine* g, const closure_ops* ops,
+            const goro::source_location& where, std::uint64_t id) {
   sched_state& s = S();
-  thread_state* t = ts();
+  if (!id) id = id_get(t->m ? &t->m->ids : nullptr);
   worker_hold hold(t);
   worker* w = hold.w;
-  if (!id) id = id_get(w ? &w->ids : nullptr);
   g->ops = ops;
   g->id.store(id, std::memory_order_relaxed);
   g->parent_id.store(t->g ? t->g->id.load(std::memory_order_relaxed) : 0,
@@ -92,24 +89,23 @@ bool launch(goroutine* g, const closure_ops* ops, const goro::source_location& w
     return spilled;
   }
   push_global(g);
-  return S().global.size() > run_queue::kSize;  // a backlog here counts as an overflow too
+  // A backlog here counts as an overflow too; so does a spawner the monitor detached from its
+  // worker (goroutine_launch() sends it back in line for one).
+  return S().global.size() > run_queue::kSize || (t->m && t->m->detached);
 }
 
 }  // namespace
 
 void goroutine_launch(goroutine* g, const closure_ops* ops, const goro::source_location& where) {
-  ensure_started(nullptr);
+  thread_state* t = ts();
+  if (!t->m) ensure_started(nullptr);  // a machine exists only once the runtime runs
   // A goroutine that has filled its worker's run queue yields, as Go's preemption would make it
   // do eventually: the goroutines it made run while their records and stacks are still hot,
   // instead of piling up by the million in the global queue.
-  if (launch(g, ops, where, 0) && current_g()) {
-    switch_out(post_action::yield);
-    return;
-  }
   // A spawner the monitor detached from its worker (it ran too long) gets back in line for
   // one: spawning from a detached thread would queue every goroutine globally.
-  thread_state* t = ts();
-  if (t->g && t->m && t->m->detached) switch_out(post_action::requeue);
+  if (launch(t, g, ops, where, 0) && t->g)
+    switch_out(t->m->detached ? post_action::requeue : post_action::yield);
 }
 
 void run_main(void (*fn)(void*), void* arg, const options& opts,
@@ -149,7 +145,7 @@ void run_main(void (*fn)(void*), void* arg, const options& opts,
   void* mem = goroutine_alloc(sizeof(main_closure), alignof(main_closure), &g);
   ::new (mem) main_closure{fn, arg, &done};
   s.threads_blocked.fetch_add(1, std::memory_order_seq_cst);
-  launch(g, &ops, where, 1);
+  launch(ts(), g, &ops, where, 1);
   futex_wait_nonzero(&done, kNever);
   if (env_flag("GORO_LEAKCHECK")) leak_report(no_goroutine_runnable);
 }

@@ -174,7 +174,7 @@ void finish_previous(machine* m) {
       g->state.store(g_state::dead, std::memory_order_relaxed);
       owner_add(w->live_delta, -1);
       g->id.store(0, std::memory_order_relaxed);
-      record_put(&w->records, g);
+      record_put(&m->records, g);
       break;
     case post_action::none:
     case post_action::requeue:

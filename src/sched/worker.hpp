@@ -75,8 +75,6 @@ struct worker {
   std::atomic<std::int64_t> live_delta{0};     // owner writes: goroutines started minus ended here
   std::atomic<std::int64_t> stacks_delta{0};   // owner writes: stacks taken minus returned here
   std::atomic<std::int64_t> blocked_delta{0};  // owner writes: goroutines parked minus woken here
-  id_cache ids;                                // owner
-  record_cache records;                        // owner
   stack_cache stacks;                          // owner
   tsan_fiber_cache tsan_fibers;                // owner
   // Owner: note_lock_contention()'s count of contended channel operations in the current
@@ -148,6 +146,10 @@ struct machine {
   std::atomic<std::uint32_t> claim{0};
   bool detached = false;    // runs a goroutine whose worker the monitor took (until its g0)
   bool handed_off = false;  // gave its worker away entering blocking() (until the call returns)
+  // Caches of goroutine ids and dead records: the machine's, not its worker's, so that go()
+  // needs no hold for them (its thread alone touches them, with or without a worker).
+  id_cache ids;
+  record_cache records;  // handed to the shared list when the machine ends
   // The goroutine locked to this machine (lock_os_thread), or null: while it is set the machine
   // runs no other goroutine; while it waits, the machine parks on park_word off the spare list
   // until a holder that found it runnable hands over its worker with it (run_locked()).
@@ -277,8 +279,27 @@ class worker_hold {
 
 // Entering the runtime to switch away (switch_out): like worker_hold, but the hold lasts until
 // the goroutine runs again, where leave_runtime() ends it (also at a goroutine's first run).
-void enter_runtime(thread_state* t) noexcept;
-void leave_runtime(machine* m) noexcept;
+// Inline, but never inlined under TSan: there switch_out() and goroutine_main(), which call
+// these, are not instrumented (GORO_NO_TSAN), and TSan must see these atomics to see the
+// hand-off they order.
+#ifdef GORO_TSAN
+#define GORO_HOLD_INLINE __attribute__((noinline))
+#else
+#define GORO_HOLD_INLINE
+#endif
+inline GORO_HOLD_INLINE void enter_runtime(thread_state* t) noexcept {
+  machine* m = t->m;
+  if (m->busy.load(std::memory_order_relaxed)) return;
+  m->busy.store(1, kHoldOrder);
+  std::atomic_signal_fence(std::memory_order_seq_cst);  // see kHoldOrder
+  if (m->claim.load(kHoldOrder) != 0) [[unlikely]]
+    resolve_claim(t);
+}
+inline GORO_HOLD_INLINE void leave_runtime(machine* m) noexcept {
+  // release: pairs with the monitor's acquire load of busy; what we wrote to the worker is
+  // visible to whoever it hands the worker to.
+  m->busy.store(0, std::memory_order_release);
+}
 
 // The monitor's side: registers for the barrier (false: the kernel lacks it, and the monitor
 // never takes a worker from a running goroutine), and runs it.
