@@ -197,8 +197,9 @@ goroutine* next_direct(worker* w) noexcept {
 [[noreturn]] GORO_NO_TSAN void goroutine_main(void* arg) {
   auto* g = static_cast<goroutine*>(arg);
   fiber_entered();
-  finish_previous(ts()->m);
-  leave_runtime(ts()->m);  // our own code from here: the monitor may take the worker
+  machine* m = ts()->m;  // no switch before the goroutine's own code: still this thread's
+  finish_previous(m);
+  leave_runtime(m);  // our own code from here: the monitor may take the worker
   *errno_ptr() = 0;
   try {
     g->ops->run(g->closure);
