@@ -66,6 +66,19 @@ set -e
 [ -s "$RAW.err" ] || rm -f "$RAW.err"  # run.sh keeps the stderr of failed runs there
 echo "load after peers: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$OUT/machine.txt"
 
+# The OS boundary's yardsticks, which only goro-bench has: syscall_raw (getppid from two plain
+# threads, the floor the syscall row is measured against) and idle_cpu (the CPU a program
+# sleeping 1 s burns). REPS runs each, alternating.
+if [ "${OS:-1}" != 0 ] && { (($# == 0)) || [[ " $* " == *" syscall "* ]]; }; then
+  : >"$OUT/os.txt"
+  for _ in $(seq "$REPS"); do
+    for wl in syscall_raw idle_cpu; do
+      echo "goro $("$BUILD/bench/goro-bench" "$wl")" >>"$OUT/os.txt" || rc=1
+    done
+  done
+  cat "$OUT/os.txt"
+fi
+
 if [ "${SCALE:-1}" != 0 ]; then
   {
     env -u GORO_MAXPROCS "$BUILD/bench/goro-scale"
@@ -85,6 +98,18 @@ if [ "${MICRO:-0}" != 0 ]; then
     done
     echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
   } | tee "$OUT/micro.txt"
+  # Go's own sync and context benchmarks beside goro-micro's BM_go_* ports, alternating, at 2
+  # processors each (Go's default here): go test runs them offline from GOROOT's sources.
+  gobench_re='^Benchmark(RWMutexUncontended|MutexUncontended|Once|Cond32|CancelTree|ContextCancelDone|WithTimeout)$'
+  {
+    for _ in 1 2 3; do
+      (cd "$(go env GOROOT)/src" && GOFLAGS=-mod=mod GOPROXY=off \
+        go test -run XXX -bench "$gobench_re" -benchtime 1s sync context 2>&1 |
+        grep '^Benchmark' | sed 's/^/go /')
+      GORO_MAXPROCS=2 "$BUILD/bench/goro-micro" --benchmark_filter='BM_go_' 2>&1 |
+        grep '^BM_go_' | sed 's/^/goro /'
+    done
+  } | tee "$OUT/gomicro.txt"
 fi
 
 python3 "$ROOT/bench/report.py" --dir "$OUT" --out "$MD" \

@@ -5,6 +5,7 @@
 // are written here after gobench's, with goro::blocking() where Go enters its syscall state.
 //
 //   goro-bench WORKLOAD [N]        GORO_MAXPROCS=P selects the worker count (default: #cores)
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -218,6 +219,27 @@ Result hog(i64 n) {
   return {n, ns, buf};
 }
 
+// idle_cpu: the CPU an idle program burns: main sleeps N x 1 s with nothing else to run, and
+// the process's user + system time over that wall time is reported (the monitor's backoff and
+// idle workers' sleeps are what it measures). Not a SPEC.md workload: goro's own check.
+Result idle_cpu(i64 n) {
+  auto cpu_ns = [] {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+  };
+  goro::sleep_for(std::chrono::milliseconds(50));  // start-up over: threads made, backoff begun
+  const double c0 = cpu_ns();
+  Timer t;
+  for (i64 i = 0; i < n; i++) goro::sleep_for(std::chrono::seconds(1));
+  const double wall = t.ns(), cpu = cpu_ns() - c0;
+  char buf[96];
+  std::snprintf(buf, sizeof buf, " cpu_ms=%.2f wall_ms=%.1f cpu_pct=%.3f", cpu / 1e6, wall / 1e6,
+                100 * cpu / wall);
+  return {n, wall, buf};
+}
+
 // The OS-boundary workloads, with bench_main's CLI and output line; -1 when argv names none.
 int os_boundary_main(int argc, char** argv, const std::string& tag) {
   struct entry {
@@ -228,7 +250,8 @@ int os_boundary_main(int argc, char** argv, const std::string& tag) {
   static const entry table[] = {{"syscall", 4'000'000, syscall_short},
                                 {"syscall_raw", 4'000'000, syscall_raw},
                                 {"blocking", 200, blocking_calls},
-                                {"hog", 20, hog}};
+                                {"hog", 20, hog},
+                                {"idle_cpu", 1, idle_cpu}};
   if (argc < 2 || argc > 3) return -1;
   for (const entry& e : table) {
     if (std::string(argv[1]) != e.name) continue;

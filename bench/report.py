@@ -226,6 +226,136 @@ def goal_table(d, out):
     out.append(f"{met} of {len(gl)} goals met with the default worker count.")
 
 
+# The OS boundary (SPEC.md rows syscall, blocking, hog; Go and goro only) and its goals.
+SYSCALL_GOAL = 0.25  # what goro adds to a raw getppid, over what Go adds
+BLOCKING_GOAL = 1.0  # goro's blocking wall time vs Go's
+HOG_GOAL = 0.5  # goro's hog wall time vs Go's
+IDLE_CPU_GOAL = 1.0  # percent of one CPU, main sleeping 1 s
+
+
+def parse_os(path):
+    """{workload: [line fields as dicts]} from compare.sh's os.txt (syscall_raw, idle_cpu)."""
+    res = defaultdict(list)
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 3:
+                    res[parts[1]].append(dict(p.split("=", 1) for p in parts[2:] if "=" in p))
+    return res
+
+
+def os_section(d, osd, out):
+    def wall(row, peer):
+        c = d.cells.get((row, peer))
+        return median(c["wall"]) if c and c["wall"] else None
+
+    go_sys, goro_sys = d.ns("syscall", "go"), d.ns("syscall", "goro")
+    raws = [float(x["ns_per_op"]) for x in osd.get("syscall_raw", []) if "ns_per_op" in x]
+    raw = median(raws)
+    idle = median([float(x["cpu_pct"]) for x in osd.get("idle_cpu", []) if "cpu_pct" in x])
+    if go_sys is None and goro_sys is None:
+        return
+    out.append("## The OS boundary (syscall, blocking, hog)")
+    out.append("")
+    out.append("SPEC.md's three workloads of the OS boundary, Go and goro at their default "
+               "processor counts (2 here), medians of the same runs as above; "
+               "`syscall_raw` is goro-bench's floor for `syscall` (the same getppid calls "
+               "from two plain threads, no runtime), run by bench/compare.sh in the same "
+               "minutes, and `idle_cpu` the CPU a goro program burns while main sleeps 1 s.")
+    out.append("")
+    out.append("| workload | go | goro | floor |")
+    out.append("|---|---:|---:|---:|")
+    out.append(f"| syscall ns/op | {fmt(go_sys)} | {fmt(goro_sys)} | {fmt(raw)} (raw getppid) |")
+    for row in ("blocking", "hog"):
+        ideal = {"blocking": "10", "hog": "20"}[row]
+        w_go, w_goro = wall(row, "go"), wall(row, "goro")
+        out.append(f"| {row} wall ms | {fmt(w_go)} | {fmt(w_goro)} | {ideal} (ideal) |")
+    if idle is not None:
+        out.append(f"| idle CPU, % of one CPU | - | {idle:.2f} | - |")
+    out.append("")
+    out.append("| goal | measured | target | met |")
+    out.append("|---|---:|---:|---|")
+
+    def row(label, val, goal, text):
+        ok = val is not None and val <= goal
+        shown = "-" if val is None else text
+        out.append(f"| {label} | {shown} | ≤ {goal:g}{'%' if 'CPU' in label else 'x'} | "
+                   f"{'**met**' if ok else 'not met'} |")
+
+    added = None
+    if None not in (go_sys, goro_sys, raw) and go_sys > raw:
+        added = max(goro_sys - raw, 0.0) / (go_sys - raw)
+    row("syscall: what goro adds to raw getppid / what Go adds", added, SYSCALL_GOAL,
+        fmt_ratio(added) + (f" ({goro_sys - raw:+.1f} vs {go_sys - raw:+.1f} ns)"
+                            if added is not None else ""))
+    for r, goal in (("blocking", BLOCKING_GOAL), ("hog", HOG_GOAL)):
+        ratio = d.ratio(wall(r, "goro"), wall(r, "go"))
+        row(f"{r}: goro wall / Go wall", ratio, goal, fmt_ratio(ratio))
+    row("idle CPU (main sleeping 1 s)", idle, IDLE_CPU_GOAL,
+        "-" if idle is None else f"{idle:.2f}%")
+    out.append("")
+
+
+# Go's sync and context benchmarks beside goro-micro's ports (compare.sh MICRO=1: gomicro.txt).
+GO_MICRO = [  # (label, Go benchmark name, goro-micro name, Go's ns/op in issue #16 or None)
+    ("RWMutexUncontended", "BenchmarkRWMutexUncontended", "BM_go_RWMutexUncontended", 13.3),
+    ("MutexUncontended", "BenchmarkMutexUncontended", "BM_go_MutexUncontended", None),
+    ("Once", "BenchmarkOnce", "BM_go_Once", 0.74),
+    ("Cond32", "BenchmarkCond32", "BM_go_Cond32", 8100),
+    ("CancelTree depth=10", "BenchmarkCancelTree/depth=10/Root=Background",
+     "BM_go_CancelTree/10", None),
+    ("CancelTree depth=100", "BenchmarkCancelTree/depth=100/Root=Background",
+     "BM_go_CancelTree/100", 55000),
+    ("CancelTree depth=1000", "BenchmarkCancelTree/depth=1000/Root=Background",
+     "BM_go_CancelTree/1000", None),
+    ("ContextCancelDone", "BenchmarkContextCancelDone", "BM_go_ContextCancelDone", 5.0),
+    ("WithTimeout concurrency=40", "BenchmarkWithTimeout/concurrency=40", "BM_go_WithTimeout",
+     None),
+]
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+
+
+def parse_gomicro(path):
+    """{(peer, name): [ns/op, ...]}: Go's `-bench` lines and goro-micro's rows."""
+    res = defaultdict(list)
+    if not os.path.exists(path):
+        return res
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) < 4:
+                continue
+            peer, name = parts[0], parts[1]
+            if peer == "go" and "ns/op" in parts:
+                name = re.sub(r"-\d+$", "", name)  # the GOMAXPROCS suffix
+                res[(peer, name)].append(float(parts[parts.index("ns/op") - 1]))
+            elif peer == "goro" and parts[3] in UNIT_NS:
+                name = re.sub(r"/real_time$", "", name)
+                res[(peer, name)].append(float(parts[2]) * UNIT_NS[parts[3]])
+    return res
+
+
+def gomicro_section(gm, out):
+    if not gm:
+        return
+    out.append("## Go's sync and context benchmarks beside goro's (goro-micro `BM_go_*`)")
+    out.append("")
+    out.append("Go's own benchmarks (`go test -run XXX -bench . sync context`, GOMAXPROCS=2) "
+               "and goro-micro's ports of them (GORO_MAXPROCS=2), three alternating runs "
+               "each, medians; ns/op is Go's definition, wall time over all operations "
+               "(`b.RunParallel`), for both.")
+    out.append("")
+    out.append("| benchmark | Go ns/op | goro ns/op | goro / Go | Go in issue #16 |")
+    out.append("|---|---:|---:|---:|---:|")
+    for label, gname, rname, quoted in GO_MICRO:
+        g, r = median(gm.get(("go", gname), [])), median(gm.get(("goro", rname), []))
+        ratio = r / g if g and r is not None else None
+        q = "-" if quoted is None else fmt(quoted)
+        out.append(f"| {label} | {fmt(g)} | {fmt(r)} | {fmt_ratio(ratio)} | {q} |")
+    out.append("")
+
+
 def svg_chart(d, path):
     """Horizontal bars, log scale: goro/yardstick per goal row, at P=2 and P=1."""
     gl = goals(d)
@@ -492,6 +622,8 @@ def main():
     svg_chart(d, svg)
     out.append(f"![goro / yardstick per goal]({svg_rel})")
     out.append("")
+    os_section(d, parse_os(os.path.join(a.dir, "os.txt")), out)
+    gomicro_section(parse_gomicro(os.path.join(a.dir, "gomicro.txt")), out)
     scale_svg_path = os.path.join(os.path.dirname(os.path.abspath(svg)), "scale.svg")
     scale_section(parse_scale(os.path.join(a.dir, "scale.txt")), out, scale_svg_path,
                   os.path.relpath(scale_svg_path, os.path.dirname(os.path.abspath(a.out))))

@@ -58,10 +58,13 @@ void* machine_main(void* arg) {
     if (!w) {
       t->w = nullptr;
       tls_worker_slot = 0;
-      if (m->locked_g)
+      if (m->locked_g) {
         wait_for_locked(m);
-      else
-        spare_park(m);  // returns holding a worker, or never
+      } else if (!spare_park(m)) {
+        // Ended by returning, not pthread_exit(): its forced unwind crashes where the C++
+        // runtime's unwinder is not libgcc's (libc++ with libunwind, the clang-libcxx build).
+        return nullptr;
+      }
       continue;
     }
     t->w = w;
@@ -157,7 +160,7 @@ void start_machine(worker* w) noexcept {
   start_thread(m);  // pthread_create publishes m (and w) to the new thread
 }
 
-void spare_park(machine* m) {
+bool spare_park(machine* m) {
   sched_state& s = S();
   s.spare_lock.lock();
   const int keep = std::max(kMinSpares, s.nlent.load(std::memory_order_relaxed));
@@ -186,7 +189,7 @@ void spare_park(machine* m) {
     s.nthreads.fetch_sub(1, std::memory_order_relaxed);
     delete_machine(m);
     teardown_signal_stack();
-    pthread_exit(nullptr);
+    return false;
   }
   m->spare_next = s.spare_head;
   s.spare_head = m;
@@ -194,6 +197,7 @@ void spare_park(machine* m) {
   s.spare_lock.unlock();
   futex_wait_nonzero(&m->park_word, kNever);  // acquire: see start_machine()
   m->park_word.store(0, std::memory_order_relaxed);
+  return true;
 }
 
 void run_locked(machine* m, worker* w, goroutine* g) noexcept {

@@ -452,9 +452,10 @@ void start_machine(worker* w) noexcept;
 void run_locked(machine* m, worker* w, goroutine* g) noexcept;
 // m holds no worker and its locked goroutine is away: waits until run_locked() hands it back.
 void wait_for_locked(machine* m) noexcept;
-// m holds no worker: parks it as a spare until handed one, or ends its thread if there are
-// spares enough already (then it does not return).
-void spare_park(machine* m);
+// m holds no worker: parks it as a spare until handed one (true), or, if there are spares
+// enough already, frees m and returns false: its thread must then end by returning from its
+// start function, never touching m again.
+bool spare_park(machine* m);
 
 // ---- The monitor (monitor.cpp) -----------------------------------------------------------------
 
