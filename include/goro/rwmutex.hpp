@@ -5,15 +5,18 @@
 #include <cstdint>
 
 #include "goro/detail/sema.hpp"
+#include "goro/detail/thread_annotations.hpp"
 #include "goro/source_location.hpp"
+#include "goro/sync.hpp"
 
 namespace goro {
 
 // Go's sync.RWMutex: any number of readers (lock_shared) or one writer (lock). Satisfies
 // SharedLockable and Lockable, so std::shared_lock, std::unique_lock, std::lock_guard and
 // std::scoped_lock work. Usable from goroutines and plain threads at once; blocked callers
-// park (goroutines) or sleep (threads), and dumps show them as [sync.RWMutex.Lock] or
-// [sync.RWMutex.RLock].
+// park (goroutines) or sleep (threads), and dumps show them as [sync.RWMutex.Lock] (a writer
+// waiting for the readers inside to leave) or [sync.RWMutex.RLock], and as [sync.Mutex.Lock]
+// a writer queued behind another writer, as Go's do (its writers queue on a sync.Mutex).
 //
 // Writer preference, as in Go: once lock() is called, new readers block until that writer
 // has had the lock, so a stream of readers cannot starve a writer; when the writer unlocks,
@@ -31,12 +34,15 @@ class rwmutex {
   rwmutex& operator=(const rwmutex&) = delete;
 
   // Blocks until the caller holds the lock alone. Go's Lock.
-  void lock(goro::source_location where = goro::source_location::current());
+  // (No thread-safety analysis on these three: the writers' mutex is held from lock() to
+  // unlock(), across calls the analysis sees separately.)
+  GORO_NO_THREAD_SAFETY_ANALYSIS void lock(
+      goro::source_location where = goro::source_location::current());
   // Takes the lock alone if nobody holds it in either mode; never blocks. Go's TryLock.
-  bool try_lock() noexcept;
+  GORO_NO_THREAD_SAFETY_ANALYSIS bool try_lock() noexcept;
   // Releases the lock taken by lock(). Throws panic_error("sync: Unlock of unlocked RWMutex")
   // if no writer holds it (Go's text; Go makes it an unrecoverable fatal error).
-  void unlock();
+  GORO_NO_THREAD_SAFETY_ANALYSIS void unlock();
 
   // Blocks while a writer holds the lock or waits for it. Go's RLock.
   void lock_shared(goro::source_location where = goro::source_location::current()) {
@@ -71,11 +77,11 @@ class rwmutex {
   void lock_shared_slow(const goro::source_location& where);
   void unlock_shared_slow(std::int32_t r);
 
-  // Go's algorithm (sync/rwmutex.go), on goro's semaphores:
+  // Go's algorithm (sync/rwmutex.go), on a goro::mutex and goro's semaphores:
   //  readers_: readers inside or waiting to enter, minus kMaxReaders while a writer holds the
   //   lock or waits for the readers inside to leave (negative exactly then).
   //  departing_: readers the announced writer still waits for.
-  detail::sema writer_{1};       // held by the one writer (waiting or inside): writers queue here
+  mutex writer_;                 // held by the one writer (waiting or inside): writers queue here
   detail::sema writer_wait_{0};  // the announced writer waits here for the last departing reader
   detail::sema reader_wait_{0};  // readers held back by a writer wait here
   std::atomic<std::int32_t> readers_{0};

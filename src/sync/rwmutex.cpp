@@ -1,8 +1,9 @@
-// rwmutex: Go's sync.RWMutex algorithm on detail::sema (goro/rwmutex.hpp has the fields).
+// rwmutex: Go's sync.RWMutex algorithm on a goro::mutex (the writers' queue, with its
+// compare-and-swap fast path, as Go's rw.w) and detail::sema (goro/rwmutex.hpp has the fields).
 //
 // Invariants:
-//  - writer_ serializes writers: its one unit is held from a lock() until the matching
-//    unlock(), so at most one writer is announced (readers_ < 0) at a time.
+//  - writer_ serializes writers: it is held from a lock() until the matching unlock(), so at most
+//  one writer is announced (readers_ < 0) at a time.
 //  - While a writer is announced, readers_ + kMaxReaders counts the readers inside plus those
 //    held back on reader_wait_. The writer's announcement moved the count of readers then
 //    inside into departing_ (the writer's fetch_add and the departing readers' fetch_sub meet
@@ -16,7 +17,7 @@
 namespace goro {
 
 void rwmutex::lock(goro::source_location where) {
-  writer_.acquire(detail::wait_reason::rwmutex_lock, where);
+  writer_.lock(where);
   // Announce the writer; r readers are inside. acq_rel: the acquire pairs with the release of
   // readers that left before (unlock_shared()), whose writes are then visible; the release
   // publishes nothing a reader relies on but keeps this RMW ordered before departing_'s.
@@ -27,11 +28,11 @@ void rwmutex::lock(goro::source_location where) {
 }
 
 bool rwmutex::try_lock() noexcept {
-  if (!writer_.try_acquire()) return false;
+  if (!writer_.try_lock()) return false;
   std::int32_t expected = 0;
   // acquire: as in lock(); only with no reader inside or waiting.
   if (!readers_.compare_exchange_strong(expected, -kMaxReaders, std::memory_order_acquire)) {
-    writer_.release();
+    writer_.unlock();
     return false;
   }
   return true;
@@ -46,7 +47,7 @@ void rwmutex::unlock() {
     throw panic_error("sync: Unlock of unlocked RWMutex");
   }
   if (r > 0) reader_wait_.release(static_cast<std::uint32_t>(r));
-  writer_.release();
+  writer_.unlock();
 }
 
 void rwmutex::lock_shared_slow(const goro::source_location& where) {
