@@ -37,12 +37,28 @@ class rwmutex {
   // (No thread-safety analysis on these three: the writers' mutex is held from lock() to
   // unlock(), across calls the analysis sees separately.)
   GORO_NO_THREAD_SAFETY_ANALYSIS void lock(
-      goro::source_location where = goro::source_location::current());
+      goro::source_location where = goro::source_location::current()) {
+    writer_.lock(where);
+    // Announce the writer; r readers are inside. acq_rel: the acquire pairs with the release
+    // of readers that left before (unlock_shared()), whose writes are then visible; the
+    // release publishes nothing a reader relies on but keeps this RMW ordered before
+    // departing_'s (lock_slow()).
+    const std::int32_t r = readers_.fetch_add(-kMaxReaders, std::memory_order_acq_rel);
+    if (r != 0) [[unlikely]]
+      lock_slow(r, where);
+  }
   // Takes the lock alone if nobody holds it in either mode; never blocks. Go's TryLock.
   GORO_NO_THREAD_SAFETY_ANALYSIS bool try_lock() noexcept;
   // Releases the lock taken by lock(). Throws panic_error("sync: Unlock of unlocked RWMutex")
   // if no writer holds it (Go's text; Go makes it an unrecoverable fatal error).
-  GORO_NO_THREAD_SAFETY_ANALYSIS void unlock();
+  GORO_NO_THREAD_SAFETY_ANALYSIS void unlock() {
+    // release: pairs with the acquire of the readers' fetch_add in lock_shared(), and through
+    // reader_wait_ with the readers released in unlock_slow().
+    const std::int32_t r = readers_.fetch_add(kMaxReaders, std::memory_order_release) + kMaxReaders;
+    if (r != 0) [[unlikely]]
+      unlock_slow(r);  // readers held back, or no writer was in
+    writer_.unlock();
+  }
 
   // Blocks while a writer holds the lock or waits for it. Go's RLock.
   void lock_shared(goro::source_location where = goro::source_location::current()) {
@@ -74,6 +90,8 @@ class rwmutex {
   // A writer subtracts this from readers_ to announce itself (Go's rwmutexMaxReaders).
   static constexpr std::int32_t kMaxReaders = 1 << 30;
 
+  void lock_slow(std::int32_t r, const goro::source_location& where);
+  void unlock_slow(std::int32_t r);
   void lock_shared_slow(const goro::source_location& where);
   void unlock_shared_slow(std::int32_t r);
 

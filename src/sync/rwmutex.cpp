@@ -16,14 +16,10 @@
 
 namespace goro {
 
-void rwmutex::lock(goro::source_location where) {
-  writer_.lock(where);
-  // Announce the writer; r readers are inside. acq_rel: the acquire pairs with the release of
-  // readers that left before (unlock_shared()), whose writes are then visible; the release
-  // publishes nothing a reader relies on but keeps this RMW ordered before departing_'s.
-  const std::int32_t r = readers_.fetch_add(-kMaxReaders, std::memory_order_acq_rel);
-  // acq_rel: pairs with the departing readers' fetch_sub; a result of zero means they all left.
-  if (r != 0 && departing_.fetch_add(r, std::memory_order_acq_rel) + r != 0)
+void rwmutex::lock_slow(std::int32_t r, const goro::source_location& where) {
+  // r readers were inside when lock() announced the writer. acq_rel: pairs with the departing
+  // readers' fetch_sub; a result of zero means they all left.
+  if (departing_.fetch_add(r, std::memory_order_acq_rel) + r != 0)
     writer_wait_.acquire(detail::wait_reason::rwmutex_lock, where);
 }
 
@@ -38,16 +34,14 @@ bool rwmutex::try_lock() noexcept {
   return true;
 }
 
-void rwmutex::unlock() {
-  // release: pairs with the acquire of the readers' fetch_add in lock_shared(), and through
-  // reader_wait_ with the readers released below.
-  const std::int32_t r = readers_.fetch_add(kMaxReaders, std::memory_order_release) + kMaxReaders;
+void rwmutex::unlock_slow(std::int32_t r) {
+  // r is the reader count unlock() brought back: readers it held back, or, kMaxReaders or
+  // more, no writer was in.
   if (r >= kMaxReaders) {
     readers_.fetch_sub(kMaxReaders, std::memory_order_relaxed);  // undo: no writer was in
     throw panic_error("sync: Unlock of unlocked RWMutex");
   }
-  if (r > 0) reader_wait_.release(static_cast<std::uint32_t>(r));
-  writer_.unlock();
+  reader_wait_.release(static_cast<std::uint32_t>(r));
 }
 
 void rwmutex::lock_shared_slow(const goro::source_location& where) {
