@@ -67,7 +67,7 @@ void create(poller& p) {
 }
 
 // Whether the poller exists: acquire, pairs with the release in ensure_poller().
-std::atomic<bool> poller_ready{false};
+constinit std::atomic<bool> poller_ready{false};
 
 bool ensure_poller() noexcept {
   if (poller_ready.load(std::memory_order_acquire)) return true;
