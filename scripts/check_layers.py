@@ -9,8 +9,8 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["base", "fiber", "goroutine", "timer", "diag", "sched", "chan", "sync", "time", "context",
-          "xsync", "os"]
+LAYERS = ["base", "fiber", "goroutine", "timer", "diag", "poll", "sched", "chan", "sync", "time",
+          "context", "xsync", "os", "io"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

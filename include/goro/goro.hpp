@@ -8,6 +8,7 @@
 #include "goro/defer.hpp"
 #include "goro/errgroup.hpp"
 #include "goro/errors.hpp"
+#include "goro/io.hpp"
 #include "goro/once.hpp"
 #include "goro/os.hpp"
 #include "goro/runtime.hpp"

@@ -109,6 +109,8 @@ const char* reason_text(wait_reason r) noexcept {
       return "sync.RWMutex.RLock";
     case wait_reason::cond_wait:
       return "sync.Cond.Wait";
+    case wait_reason::io_wait:
+      return "IO wait";
     case wait_reason::none:
       break;
   }

@@ -9,13 +9,15 @@
 // process is a worker or is itself blocked in a goro call. The last condition is read from
 // /proc/self/task: any other thread might hold a channel and wake someone, so it vetoes.
 // Threads of the runtime's own (src/os's signal relay) count as accounted for, and while a
-// channel is registered for signals (os::notify) nothing is reported, as in Go.
+// channel is registered for signals (os::notify) nothing is reported, as in Go; nor while
+// anyone waits on I/O (src/poll's waiter count), since the kernel can end that wait.
 // The per-worker counters are exact only while every worker is idle, which is the first
 // thing checked, under idle_lock (a worker leaves the idle list only under it).
 #include <dirent.h>
 
 #include "base/check.hpp"
 #include "diag/diag.hpp"
+#include "poll/poll.hpp"
 #include "sched/worker.hpp"
 
 namespace goro::detail {
@@ -91,6 +93,8 @@ bool deadlock_detector::suspected_locked(signature* sig) noexcept {
   // round.
   if (!s.run_active.load(std::memory_order_acquire)) return false;
   if (external_wakers.load(std::memory_order_seq_cst) > 0) return false;
+  // A goroutine or thread waiting on I/O: the kernel can wake it (Go's detector is quiet too).
+  if (netpoll_waiters() > 0) return false;
   if (!all_idle_and_queues_empty_locked()) return false;
   // With every worker idle, the per-worker counters are exact (see the top of this file).
   // acquire: pairs with the release in start_workers().

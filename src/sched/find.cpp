@@ -2,14 +2,20 @@
 //   1. dormant (its id >= procs after max_procs was lowered): hand everything over and wait;
 //   2. fire due timers;
 //   3. its own queues, with a look at the global queue every 61 ticks (fairness);
-//   4. steal, as a spinning worker (steal.cpp), or end a watch begun before the last sleep;
-//   5. go idle: join the idle list, look once more for work queued meanwhile, then sleep until
-//      the earliest timer, the end of a watch, or the deadlock detector's next look.
+//   4. poll for I/O without blocking, if anyone waits on I/O and nobody blocks in the poller;
+//   5. steal, as a spinning worker (steal.cpp), or end a watch begun before the last sleep;
+//   6. go idle: join the idle list, look once more for work queued meanwhile, then sleep until
+//      the earliest timer, the end of a watch, or the deadlock detector's next look; in
+//      epoll_wait if anyone waits on I/O and no other worker blocks there (poll_blocker), else
+//      on the park word.
 //
 // Invariants of the idle path (with wake.cpp's): a worker sleeps only while on the idle list,
 // and leaves it before running anything; a spinning worker that goes idle gives its token
-// back, and the last spinner to do so re-checks for work (work_visible()) first.
+// back, and the last spinner to do so re-checks for work (work_visible()) first. At most one
+// worker is poll_blocker; it makes the goroutines its poll found runnable only after it left
+// the idle list, as any worker that runs them would.
 #include "base/futex.hpp"
+#include "poll/poll.hpp"
 #include "sched/worker.hpp"
 
 namespace goro::detail {
@@ -56,6 +62,16 @@ goroutine* take_queued(worker* w) {
     return g;
   }
   return nullptr;
+}
+
+// Polls without blocking and makes runnable whoever waited on what is ready. Whether it found
+// anyone.
+bool poll_now() {
+  if (netpoll_waiters() == 0 || S().poll_blocker.load(std::memory_order_seq_cst)) return false;
+  parker* got[2 * kPollBatch];
+  const int n = netpoll(0, got, 2 * kPollBatch);
+  deliver_polled(got, n);
+  return n > 0;
 }
 
 // Steals as a spinning worker, becoming one first if `may_spin` and fewer than half the busy
@@ -131,7 +147,23 @@ bool idle_sleep(worker* w, watch& wt, deadlock_detector& detector) {
   }
   deadline = detector.check(deadline);
 
-  bool woken = futex_wait_nonzero(&w->park_word, deadline);
+  bool woken;
+  parker* got[2 * kPollBatch];
+  int ngot = 0;
+  worker* none = nullptr;
+  if (netpoll_waiters() > 0 &&
+      s.poll_blocker.compare_exchange_strong(none, w, std::memory_order_seq_cst)) {
+    // The poller's turn. seq_cst: the other half of wake_worker()'s Dekker pattern: a waker
+    // whose park_word store we do not see here sees us in poll_blocker and breaks the poll.
+    woken = w->park_word.load(std::memory_order_seq_cst) != 0;
+    if (!woken) {
+      ngot = netpoll(deadline, got, 2 * kPollBatch);
+      woken = w->park_word.load(std::memory_order_acquire) != 0;  // as futex_wait_nonzero's
+    }
+    s.poll_blocker.store(nullptr, std::memory_order_seq_cst);
+  } else {
+    woken = futex_wait_nonzero(&w->park_word, deadline);
+  }
   if (!woken) {
     // Timed out. A waker that took us off the list first is about to wake us: wait for it.
     if (!take_off_idle_list(w)) woken = futex_wait_nonzero(&w->park_word, kNever);
@@ -144,6 +176,8 @@ bool idle_sleep(worker* w, watch& wt, deadlock_detector& detector) {
   if (watching) s.nwatching.fetch_sub(1, std::memory_order_seq_cst);
   if (woken) w->park_word.store(0, std::memory_order_relaxed);
   w->coarse_now = now_ns();  // after a sleep: cheap next to it
+  // Off the idle list now: the goroutines go to our own queue (ready() as on any worker).
+  deliver_polled(got, ngot);
   return w->spinning.load(std::memory_order_relaxed);
 }
 
@@ -196,6 +230,7 @@ goroutine* find_runnable(worker* w) {
     }
     run_due_timers(w);
     if (goroutine* g = take_queued(w)) return g;
+    if (poll_now()) continue;
     if (goroutine* g = try_steal(w, may_spin)) return g;
     if (wt.since) {
       if (goroutine* g = watch_end(w, wt)) {

@@ -9,6 +9,9 @@
 //    syscalltick check), so that short calls keep their worker and never switch threads;
 //  - when someone waits for that worker: goroutines in its queues, or in the global queue
 //    while no worker is idle to take them.
+// It also polls for I/O (without blocking) when goroutines wait on it and no worker has polled
+// for kPollStaleNs, e.g. because every worker is busy running goroutines (Go's sysmon polls
+// after 10 ms too); the goroutines it finds go to the global queue (ready() off the workers).
 // Both takes are the hold protocol of hold.cpp (a request, a process-wide barrier, a look at
 // the holder's busy word, one CAS), so they race safely with the holder's return from the call
 // or its next entry to the runtime.
@@ -17,6 +20,7 @@
 
 #include "base/clock.hpp"
 #include "diag/diag.hpp"
+#include "poll/poll.hpp"
 #include "sched/worker.hpp"
 
 namespace goro::detail {
@@ -27,6 +31,27 @@ constexpr std::int64_t kMinDelayNs = 20'000;
 constexpr std::int64_t kMaxDelayNs = 10'000'000;
 constexpr int kLooksBeforeBackoff = 50;
 constexpr std::int64_t kRunningTooLongNs = 10'000'000;  // Go's forcePreemptNS
+constexpr std::int64_t kPollStaleNs = 10'000'000;
+
+// Polls for I/O if goroutines wait on it and nobody has polled since kPollStaleNs (monitor
+// thread only: its state is static).
+void poll_if_stale(std::int64_t now) noexcept {
+  static std::uint64_t seen_polls = 0;
+  static std::int64_t seen_since = 0;
+  const std::uint64_t polls = netpoll_count();
+  if (netpoll_waiters() == 0 || S().poll_blocker.load(std::memory_order_seq_cst) ||
+      polls != seen_polls) {
+    seen_polls = polls;
+    seen_since = now;
+    return;
+  }
+  if (now - seen_since < kPollStaleNs) return;
+  parker* got[2 * kPollBatch];
+  const int n = netpoll(0, got, 2 * kPollBatch);
+  deliver_polled(got, n);
+  seen_polls = netpoll_count();
+  seen_since = now;
+}
 
 // Whether goroutines wait for w: in its queues, or in the global queue or behind a due timer
 // while no worker is idle to take them (timers fire only between goroutines).
@@ -140,6 +165,7 @@ void* monitor_main(void*) {
     const std::int64_t now = now_ns();
     for (unsigned i = 0; i < procs; i++)
       took |= retake(s.workers[i], now) || take_running(s.workers[i], now);
+    poll_if_stale(now);
     if (took) {
       empty_looks = 0;
       delay = kMinDelayNs;

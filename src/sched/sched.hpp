@@ -33,6 +33,11 @@ void sleep_g(std::int64_t until, const goro::source_location& where);
 // the earliest timer of a heap nobody running checks, wakes an idle worker to sleep until it.
 void start_timer(rtimer* t);
 
+// A plain thread is about to park on I/O (src/io): unless a worker blocks in epoll_wait
+// already, wakes an idle one, which blocks there when it finds nothing else to do. (A
+// goroutine's own worker polls when it runs out of work, and the monitor after 10 ms.)
+void poll_wake_idle() noexcept;
+
 // Starts the runtime on first use (opts: null, or run()'s options, which may resize it).
 void ensure_started(const options* opts);
 

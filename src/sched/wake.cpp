@@ -10,15 +10,31 @@
 //  - A goroutine queued where no worker looks is never left there: push_global() and the idle
 //    path of find_runnable() order their accesses to npidle (seq_cst RMWs) so that either the
 //    pusher sees the idle worker or the worker sees the push.
+//  - An idle worker sleeps on its park_word or, if it is poll_blocker, in epoll_wait:
+//    wake_worker() sets the word and, if the worker is the one polling, breaks its poll.
 #include "base/check.hpp"
 #include "base/futex.hpp"
+#include "poll/poll.hpp"
 #include "sched/worker.hpp"
 
 namespace goro::detail {
 
 void wake_worker(worker* w) noexcept {
-  w->park_word.store(1, std::memory_order_release);  // release: pairs with futex_wait_nonzero
+  // seq_cst: a release for futex_wait_nonzero, and the first half of the Dekker pattern with a
+  // worker blocking in epoll_wait (find.cpp's idle_sleep): either it sees this store before
+  // it blocks, or we see it in poll_blocker below and break its poll.
+  w->park_word.store(1, std::memory_order_seq_cst);
   futex_wake_one(&w->park_word);
+  if (S().poll_blocker.load(std::memory_order_seq_cst) == w) netpoll_break();
+}
+
+void deliver_polled(parker* const* ps, int n) noexcept {
+  for (int i = 0; i < n; i++) {
+    if (ps[i]->g)
+      ready(ps[i]->g, false);
+    else
+      unpark(ps[i]);
+  }
 }
 
 bool idle_remove_locked(worker* w) noexcept {
@@ -38,9 +54,14 @@ bool idle_remove_locked(worker* w) noexcept {
 worker* pop_idle_locked() noexcept {
   sched_state& s = S();
   GORO_DCHECK(idle_lock.held());
-  worker* w = s.idle_head;
+  worker** at = &s.idle_head;
+  // Another than the one blocked in epoll_wait, if there is one: that one goes on polling
+  // (Go's wakep starts another thread than the one in netpoll).
+  if (*at && (*at)->idle_next && *at == s.poll_blocker.load(std::memory_order_seq_cst))
+    at = &(*at)->idle_next;
+  worker* w = *at;
   if (w) {
-    s.idle_head = w->idle_next;
+    *at = w->idle_next;
     w->idle = false;
     s.npidle.fetch_sub(1, std::memory_order_seq_cst);
   }
@@ -76,6 +97,10 @@ void wake_any_idle() noexcept {
   worker* w = pop_idle_locked();
   idle_lock.unlock();
   if (w) wake_worker(w);
+}
+
+void poll_wake_idle() noexcept {
+  if (!S().poll_blocker.load(std::memory_order_seq_cst)) wake_any_idle();
 }
 
 void push_global(goroutine* g) noexcept {

@@ -177,6 +177,11 @@ struct sched_state {
   std::atomic<int> nspinning{0};        // spinning tokens handed out
   std::atomic<int> nwatching{0};        // idle workers in a watch sleep
   std::atomic<std::uint64_t> moves{0};  // goroutines moved to share a busy channel, ever
+  // The idle worker blocked in epoll_wait (netpoll), or null; at most one at a time (find.cpp).
+  // seq_cst, every access: with park_word, Dekker's pattern between that worker and
+  // wake_worker() (it publishes itself here and then reads park_word; a waker stores park_word
+  // and then reads this, and breaks the poll if it names the worker it wakes).
+  std::atomic<worker*> poll_blocker{nullptr};
 
   std::atomic<bool> started{false};  // set once, under start_mutex, after the first start
   os_mutex start_mutex;
@@ -359,6 +364,10 @@ inline bool push_local(worker* w, goroutine* g) noexcept {
   spill_half(w, g);
   return true;
 }
+
+// Wakes the waiters netpoll() returned (find.cpp, monitor.cpp): goroutines through ready(),
+// plain threads through unpark().
+void deliver_polled(parker* const* ps, int n) noexcept;
 
 // ---- Switching (switch.cpp) --------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ enum class wait_reason : std::uint8_t {
   rwmutex_lock,     // "sync.RWMutex.Lock"
   rwmutex_rlock,    // "sync.RWMutex.RLock"
   cond_wait,        // "sync.Cond.Wait"
+  io_wait,          // "IO wait" (src/io: a descriptor's readiness)
 };
 
 struct goroutine;
