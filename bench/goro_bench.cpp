@@ -226,8 +226,8 @@ Result idle_cpu(i64 n) {
   auto cpu_ns = [] {
     rusage ru{};
     getrusage(RUSAGE_SELF, &ru);
-    return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
-           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
+    return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e9 +
+           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e3;
   };
   goro::sleep_for(std::chrono::milliseconds(50));  // start-up over: threads made, backoff begun
   const double c0 = cpu_ns();

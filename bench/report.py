@@ -44,27 +44,34 @@ def median(xs):
     return xs[(len(xs) - 1) // 2] if xs else None
 
 
-def parse_raw(path):
-    """{(row, peer): {"ns": [..], "rss": [..], "wall": [..], "n": N}}"""
-    cells = defaultdict(lambda: {"ns": [], "rss": [], "wall": [], "n": None})
+def fields(path, least):
+    """The whitespace-split lines of path with at least `least` fields (none if it is missing)."""
+    if not os.path.exists(path):
+        return
     with open(path) as f:
         for line in f:
             parts = line.split()
-            if len(parts) < 3:
-                continue
-            peer, wl = parts[0], parts[1]
-            kv = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
-            if "ns_per_op" not in kv:
-                continue
-            n = int(kv["N"])
-            row = "sieve@500" if wl == "sieve" and n == 500 else wl
-            c = cells[(row, peer)]
-            c["n"] = n
-            c["ns"].append(float(kv["ns_per_op"]))
-            if "rss_per_task_b" in kv:
-                c["rss"].append(float(kv["rss_per_task_b"]))
-            if "wall_ms" in kv:
-                c["wall"].append(float(kv["wall_ms"]))
+            if len(parts) >= least:
+                yield parts
+
+
+def parse_raw(path):
+    """{(row, peer): {"ns": [..], "rss": [..], "wall": [..], "n": N}}"""
+    cells = defaultdict(lambda: {"ns": [], "rss": [], "wall": [], "n": None})
+    for parts in fields(path, 3):
+        peer, wl = parts[0], parts[1]
+        kv = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
+        if "ns_per_op" not in kv:
+            continue
+        n = int(kv["N"])
+        row = "sieve@500" if wl == "sieve" and n == 500 else wl
+        c = cells[(row, peer)]
+        c["n"] = n
+        c["ns"].append(float(kv["ns_per_op"]))
+        if "rss_per_task_b" in kv:
+            c["rss"].append(float(kv["rss_per_task_b"]))
+        if "wall_ms" in kv:
+            c["wall"].append(float(kv["wall_ms"]))
     return cells
 
 
@@ -236,12 +243,8 @@ IDLE_CPU_GOAL = 1.0  # percent of one CPU, main sleeping 1 s
 def parse_os(path):
     """{workload: [line fields as dicts]} from compare.sh's os.txt (syscall_raw, idle_cpu)."""
     res = defaultdict(list)
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 3:
-                    res[parts[1]].append(dict(p.split("=", 1) for p in parts[2:] if "=" in p))
+    for parts in fields(path, 3):
+        res[parts[1]].append(dict(p.split("=", 1) for p in parts[2:] if "=" in p))
     return res
 
 
@@ -319,20 +322,14 @@ UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 def parse_gomicro(path):
     """{(peer, name): [ns/op, ...]}: Go's `-bench` lines and goro-micro's rows."""
     res = defaultdict(list)
-    if not os.path.exists(path):
-        return res
-    with open(path) as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) < 4:
-                continue
-            peer, name = parts[0], parts[1]
-            if peer == "go" and "ns/op" in parts:
-                name = re.sub(r"-\d+$", "", name)  # the GOMAXPROCS suffix
-                res[(peer, name)].append(float(parts[parts.index("ns/op") - 1]))
-            elif peer == "goro" and parts[3] in UNIT_NS:
-                name = re.sub(r"/real_time$", "", name)
-                res[(peer, name)].append(float(parts[2]) * UNIT_NS[parts[3]])
+    for parts in fields(path, 4):
+        peer, name = parts[0], parts[1]
+        if peer == "go" and "ns/op" in parts:
+            name = re.sub(r"-\d+$", "", name)  # the GOMAXPROCS suffix
+            res[(peer, name)].append(float(parts[parts.index("ns/op") - 1]))
+        elif peer == "goro" and parts[3] in UNIT_NS:
+            name = re.sub(r"/real_time$", "", name)
+            res[(peer, name)].append(float(parts[2]) * UNIT_NS[parts[3]])
     return res
 
 

@@ -230,7 +230,7 @@ TEST_F(io, CloseRightAfterTheWait) {
 
 TEST_F(io, ThousandWaitersAllWake) {
   const int n = static_cast<int>(scaled(1000, 1000, 500));
-  raise_nofile(static_cast<rlim_t>(3 * n + 256));
+  raise_nofile(static_cast<rlim_t>(3) * static_cast<rlim_t>(n) + 256);
   goro::run([n] {
     std::vector<pipe_pair> pipes(static_cast<std::size_t>(n));
     goro::wait_group started, wg;

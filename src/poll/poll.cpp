@@ -133,6 +133,7 @@ parker* make_ready(std::atomic<std::uintptr_t>& slot) noexcept {
     if (old == kSlotReady) return nullptr;
     if (slot.compare_exchange_weak(old, kSlotReady, std::memory_order_seq_cst)) break;
   }
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): the slot is a state or a waiter, as Go's pd.rg.
   return old == kSlotNone || old == kSlotWait ? nullptr : reinterpret_cast<parker*>(old);
 }
 
@@ -237,6 +238,7 @@ parker* pd_unblock(poll_desc* pd, poll_mode mode) noexcept {
     if (old == kSlotNone || old == kSlotReady) return nullptr;
     if (slot.compare_exchange_weak(old, kSlotNone, std::memory_order_seq_cst)) break;
   }
+  // NOLINTNEXTLINE(performance-no-int-to-ptr): as in make_ready().
   return old == kSlotWait ? nullptr : reinterpret_cast<parker*>(old);
 }
 

@@ -104,8 +104,8 @@ void goroutine_launch(goroutine* g, const closure_ops* ops, const goro::source_l
   // instead of piling up by the million in the global queue.
   // A spawner the monitor detached from its worker (it ran too long) gets back in line for
   // one: spawning from a detached thread would queue every goroutine globally.
-  if (launch(t, g, ops, where, 0) && t->g)
-    switch_out(t->m->detached ? post_action::requeue : post_action::yield);
+  if (launch(t, g, ops, where, 0) && t->g)  // a goroutine: t->m is its machine
+    switch_out(t->m && t->m->detached ? post_action::requeue : post_action::yield);
 }
 
 void run_main(void (*fn)(void*), void* arg, const options& opts,

@@ -258,28 +258,27 @@ worker* resolve_claim(thread_state* t) noexcept;
 // a switch) cost one load.
 class worker_hold {
  public:
-  explicit worker_hold(thread_state* t) noexcept : t_(t) {
+  explicit worker_hold(thread_state* t) noexcept {
     machine* m = t->m;
     w = t->w;
     if (!m || !w || m->busy.load(std::memory_order_relaxed)) return;
     m->busy.store(1, kHoldOrder);
     std::atomic_signal_fence(std::memory_order_seq_cst);  // see kHoldOrder
-    set_ = true;
+    held_ = m;
     if (m->claim.load(kHoldOrder) != 0) [[unlikely]]
       w = resolve_claim(t);
   }
   ~worker_hold() {
     // release: pairs with the monitor's acquire load of busy; what we wrote to the worker is
     // visible to whoever it hands the worker to.
-    if (set_) t_->m->busy.store(0, std::memory_order_release);
+    if (held_) held_->busy.store(0, std::memory_order_release);
   }
   worker_hold(const worker_hold&) = delete;
   worker_hold& operator=(const worker_hold&) = delete;
   worker* w;
 
  private:
-  thread_state* t_;
-  bool set_ = false;
+  machine* held_ = nullptr;  // the machine whose busy this hold set (a machine never moves)
 };
 
 // Entering the runtime to switch away (switch_out): like worker_hold, but the hold lasts until
