@@ -120,7 +120,13 @@ class context {
   // nil, so never ready, for a context that can never be cancelled (background(),
   // without_cancel()). Works in select like any channel. Allocates a channel on the first
   // call for a context that is not done yet.
-  recv_chan<signal> done() const;
+  // The channel is returned by reference, valid while this context object refers to the same
+  // context (until it is destroyed or assigned to): a select on ctx.done() touches no shared
+  // count, which a copy would (two contended atomics per call in a parallel loop). Copy it
+  // (`recv_chan<signal> d = ctx.done();`) to keep it longer. On a temporary context it
+  // returns a copy, so `with_cancel(p).first.done()` cannot dangle.
+  const recv_chan<signal>& done() const&;
+  recv_chan<signal> done() const&& { return static_cast<const context&>(*this).done(); }
   // {} until the context is done; then context_errc::canceled or
   // context_errc::deadline_exceeded, and the same for ever after.
   std::error_code err() const noexcept;

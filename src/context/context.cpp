@@ -213,7 +213,7 @@ cancel_node::cancel_node(ctx_node* parent_ref) noexcept
 
 cancel_node::~cancel_node() {
   GORO_DCHECK(!linked && !head && !pinned);
-  if (chan_impl<signal>* ch = done_.load(std::memory_order_relaxed)) ch->release();
+  // done_view releases the channel.
 }
 
 ctx_obj* cancel_node::dispose() noexcept {
@@ -230,7 +230,7 @@ void cancel_node::pin_locked() noexcept {
   ctx_retain(this);  // the caller holds a reference, so the count is not zero
 }
 
-chan_impl<signal>* cancel_node::make_done() {
+const recv_chan<signal>& cancel_node::make_done() {
   // acquire: pairs with cancel_one()'s release store; a done context needs no fresh channel.
   chan_impl<signal>* fresh =
       err.load(std::memory_order_acquire) == 0 ? new chan_impl<signal>(0) : nullptr;
@@ -244,12 +244,13 @@ chan_impl<signal>* cancel_node::make_done() {
       ch = std::exchange(fresh, nullptr);
       pin_locked();  // the channel's holders must see a cancel of our parent
     }
-    // release: pairs with done()'s acquire load; the channel is fully constructed.
+    done_view = recv_chan<signal>(adopt_chan(ch));  // takes over the reference
+    // release: pairs with done()'s acquire load; the channel and done_view are written.
     done_.store(ch, std::memory_order_release);
   }
   lock.unlock();
   if (fresh) fresh->release();  // lost the race to another done()
-  return ch;
+  return done_view;
 }
 
 bool link_child(cancel_node* p, child_link* l, int* err, std::exception_ptr* cause) noexcept {
@@ -350,14 +351,15 @@ using detail::cancel_node;
 using detail::canceller_of;
 using detail::ctx_access;
 
-recv_chan<signal> context::done() const {
+const recv_chan<signal>& context::done() const& {
   cancel_node* c = detail::canceller_of(*this);
-  if (!c) return {};
-  // acquire: pairs with make_done()'s release store.
-  detail::chan_impl<signal>* ch = c->done_.load(std::memory_order_acquire);
-  if (!ch) ch = c->make_done();
-  ch->retain();  // the node's reference keeps it alive meanwhile
-  return detail::adopt_chan(ch);
+  if (!c) {
+    static const recv_chan<signal>* const nil = new recv_chan<signal>();  // never destroyed
+    return *nil;
+  }
+  // acquire: pairs with make_done()'s release store; done_view is written.
+  if (c->done_.load(std::memory_order_acquire)) return c->done_view;
+  return c->make_done();
 }
 
 std::error_code context::err() const noexcept {

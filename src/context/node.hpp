@@ -103,15 +103,19 @@ struct cancel_node : ctx_node, child_link {
   void pin_locked() noexcept;
 
   // The first done(): makes done_ (see the invariants) and returns it.
-  chan_impl<signal>* make_done();
+  const recv_chan<signal>& make_done();
   // Hooks of the kinds that own something more, run by the cancel that set err, unlocked.
   virtual void on_cancelled() noexcept {}
 
   spinlock lock;
   std::atomic<int> err{0};  // a context_errc once done
   std::exception_ptr cause;
-  std::atomic<chan_impl<signal>*> done_{nullptr};  // owned (one reference), see above
-  child_link* head = nullptr;                      // children; lock
+  // done_ publishes done_view's channel: done_view owns the node's reference to it and is
+  // written once, under lock, before done_'s release store; read-only from then on, so a
+  // reader that saw done_ non-null (acquire) may hand out a reference to it.
+  std::atomic<chan_impl<signal>*> done_{nullptr};
+  recv_chan<signal> done_view;
+  child_link* head = nullptr;  // children; lock
   child_link* tail = nullptr;
   std::size_t nchildren = 0;  // lock
   std::int64_t deadline_ns;   // kNever: none (the parent's, or an earlier one of its own)
