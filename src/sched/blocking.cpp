@@ -89,11 +89,7 @@ void blocking_exit(goroutine* g) noexcept {
     if (!S().may_take_running) [[unlikely]]
       std::atomic_thread_fence(std::memory_order_seq_cst);
   }
-  std::uint32_t c = m->claim.load(kHoldOrder);
-  // acq_rel: the CAS that decides against the monitor's (retake, take_running).
-  if (c == kClaimAsked &&
-      m->claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel, std::memory_order_acquire))
-    c = 0;
+  const std::uint32_t c = cancel_claim(m, m->claim.load(kHoldOrder));
   t->g = g;
   t->blocking_g = nullptr;
   g->state.store(g_state::running, std::memory_order_relaxed);

@@ -30,10 +30,9 @@ namespace goro::detail {
 
 worker* resolve_claim(thread_state* t) noexcept {
   machine* m = t->m;
-  std::uint32_t c = kClaimAsked;
-  // acq_rel: the CAS that decides against the monitor's (take_running).
-  if (m->claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel, std::memory_order_acquire))
-    return t->w;  // cancelled: we keep the worker
+  // Our caller saw a claim: a request most likely, so the CAS goes first, without a load.
+  const std::uint32_t c = cancel_claim(m, kClaimAsked);
+  if (c == 0) return t->w;  // cancelled: we keep the worker
   // kClaimTakenCall is granted only while the machine sits in blocking(), whose return
   // settles it (blocking.cpp), never here.
   GORO_DCHECK(c != kClaimTakenCall);

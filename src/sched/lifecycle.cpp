@@ -70,9 +70,7 @@ void* machine_main(void* arg) {
     t->w = w;
     tls_worker_slot = static_cast<int>(w->id) + 1;
     // On g0 (busy): a request the monitor left is moot, the worker is between goroutines.
-    std::uint32_t asked = kClaimAsked;
-    if (m->claim.load(std::memory_order_relaxed) == kClaimAsked)
-      m->claim.compare_exchange_strong(asked, 0, std::memory_order_acq_rel);
+    cancel_claim(m, m->claim.load(std::memory_order_relaxed));
     goroutine* g = m->handoff;  // see switch_out()
     if (g)
       m->handoff = nullptr;

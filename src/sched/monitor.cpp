@@ -65,9 +65,7 @@ bool wanted(const worker* w, std::int64_t now) noexcept {
 // Drops a request the monitor made of m that no longer stands (the goroutine switched, or the
 // worker changed hands): a CAS, since m may be cancelling it at the same time.
 void drop_claim(machine* m) noexcept {
-  std::uint32_t asked = kClaimAsked;
-  if (m && m->claim.load(std::memory_order_relaxed) == kClaimAsked)
-    m->claim.compare_exchange_strong(asked, 0, std::memory_order_acq_rel);
+  if (m) cancel_claim(m, m->claim.load(std::memory_order_relaxed));
 }
 
 // The hold protocol's monitor side (hold.cpp): asks m for its worker w, and gets it as
@@ -93,7 +91,7 @@ bool claim_worker(machine* m, worker* w, bool in_call, std::uint32_t grant) noex
     return false;
   }
   std::uint32_t asked = kClaimAsked;
-  // acq_rel: the CAS that decides against the machine's (resolve_claim, blocking_exit).
+  // acq_rel: the CAS that decides against the machine's (cancel_claim).
   return m->claim.compare_exchange_strong(asked, grant, std::memory_order_acq_rel);
 }
 

@@ -247,6 +247,19 @@ inline constexpr std::memory_order kHoldOrder = std::memory_order_seq_cst;
 inline constexpr std::memory_order kHoldOrder = std::memory_order_relaxed;
 #endif
 
+// The machine's side of the hold protocol's decision: cancels a request the monitor left on m
+// (claim kClaimAsked -> 0), given c, claim as the caller last read it. Returns the claim that
+// stands: 0 (there was none, or the cancel won), or the grant the monitor's CAS made first.
+// The one place a machine cancels (blocking_exit, resolve_claim, drop_claim, machine_main).
+inline std::uint32_t cancel_claim(machine* m, std::uint32_t c) noexcept {
+  // acq_rel: the CAS that decides against the monitor's (claim_worker); on failure, acquire
+  // pairs with that CAS, so what the monitor did before its grant is visible.
+  if (c == kClaimAsked &&
+      m->claim.compare_exchange_strong(c, 0, std::memory_order_acq_rel, std::memory_order_acquire))
+    return 0;
+  return c;
+}
+
 // The monitor asked for or took our worker: cancels a request, or lets the worker go (the
 // caller then has none).
 worker* resolve_claim(thread_state* t) noexcept;
