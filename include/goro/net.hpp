@@ -66,9 +66,9 @@ class error : public std::system_error {
         std::string addr, std::string reason = {});
   // True when a deadline (or dial_timeout's timeout) expired: the "i/o timeout" errors.
   bool timeout() const noexcept;
-  const std::string& op() const noexcept { return op_; }          // "dial", "read", "accept", ...
-  const std::string& network() const noexcept { return net_; }    // "tcp", "unix", "udp", ...
-  const std::string& addr() const noexcept { return addr_; }      // the remote (or bound) address
+  const std::string& op() const noexcept { return op_; }        // "dial", "read", "accept", ...
+  const std::string& network() const noexcept { return net_; }  // "tcp", "unix", "udp", ...
+  const std::string& addr() const noexcept { return addr_; }    // the remote (or bound) address
 
  private:
   std::string op_, net_, addr_;
@@ -76,11 +76,11 @@ class error : public std::system_error {
 
 // The errors that are not errno values (category name "net", messages as Go's).
 enum class errc {
-  closed = 1,         // "use of closed network connection"
-  timeout,            // "i/o timeout"
-  unknown_network,    // "unknown network"
-  bad_address,        // "missing port in address", "too many colons in address", ...
-  no_such_host,       // "no such host"
+  closed = 1,           // "use of closed network connection"
+  timeout,              // "i/o timeout"
+  unknown_network,      // "unknown network"
+  bad_address,          // "missing port in address", "too many colons in address", ...
+  no_such_host,         // "no such host"
   no_suitable_address,  // "no suitable address found"
 };
 const std::error_category& category() noexcept;
@@ -135,7 +135,7 @@ class conn {
   void set_read_deadline(time_point t);
   void set_write_deadline(time_point t);
 
-  std::string local_addr() const;   // "127.0.0.1:40512", "[::1]:8080", or the Unix path
+  std::string local_addr() const;  // "127.0.0.1:40512", "[::1]:8080", or the Unix path
   std::string remote_addr() const;
   int native_handle() const noexcept;  // -1 when not connected
   explicit operator bool() const noexcept { return fd_ != nullptr; }
