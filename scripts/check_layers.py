@@ -10,7 +10,7 @@ import re
 import sys
 
 LAYERS = ["base", "fiber", "goroutine", "timer", "diag", "poll", "sched", "chan", "sync", "time",
-          "context", "xsync", "os", "io"]
+          "context", "xsync", "os", "io", "net"]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -9,6 +9,7 @@
 #include "goro/errgroup.hpp"
 #include "goro/errors.hpp"
 #include "goro/io.hpp"
+#include "goro/net.hpp"
 #include "goro/once.hpp"
 #include "goro/os.hpp"
 #include "goro/runtime.hpp"

@@ -69,9 +69,10 @@ class error : public std::system_error {
   const std::string& op() const noexcept { return op_; }        // "dial", "read", "accept", ...
   const std::string& network() const noexcept { return net_; }  // "tcp", "unix", "udp", ...
   const std::string& addr() const noexcept { return addr_; }    // the remote (or bound) address
+  const char* what() const noexcept override { return what_.c_str(); }
 
  private:
-  std::string op_, net_, addr_;
+  std::string op_, net_, addr_, what_;
 };
 
 // The errors that are not errno values (category name "net", messages as Go's).

@@ -113,6 +113,12 @@ io_result io_wait(poll_desc* pd, poll_mode mode, const goro::source_location& wh
   }
 }
 
+io_result io_check(poll_desc* pd, poll_mode mode) noexcept {
+  if (pd->closing.load(std::memory_order_seq_cst)) return io_result::closed;
+  if (pd->expired(mode).load(std::memory_order_seq_cst)) return io_result::timeout;
+  return io_result::ready;
+}
+
 void io_set_deadline(poll_desc* pd, poll_mode mode, std::int64_t when) {
   pd_timer& t = mode == poll_mode::read ? pd->rt : pd->wt;
   if (when == kNever) when = 0;

@@ -1,4 +1,4 @@
-// src/io: the top layer so far. Waiting for a descriptor's readiness from goroutines and plain
+// src/io: the layer below src/net. Waiting for a descriptor's readiness from goroutines and plain
 // threads: the blocking half of src/poll's descriptors (park through the waiting layer,
 // deadlines on the runtime's timers, unblock-on-close), and goro::io::wait_readable /
 // wait_writable (include/goro/io.hpp, io.cpp). goro::net builds on the functions below.
@@ -34,6 +34,9 @@ void io_deregister(poll_desc* pd) noexcept;
 // mode's direction is ready, its deadline passes (timeout) or io_evict() (closed). An error
 // that holds already is returned at once, before any readiness.
 io_result io_wait(poll_desc* pd, poll_mode mode, const goro::source_location& where);
+// Go's prepareRead/prepareWrite, before the non-blocking call: closed after io_evict(),
+// timeout while mode's deadline has passed, else ready (no readiness is consumed).
+io_result io_check(poll_desc* pd, poll_mode mode) noexcept;
 // Sets mode's deadline: `when` in steady ns, 0 for none (kNever is none too). One in the past
 // makes the waits of that direction return timeout at once, the blocked one too.
 void io_set_deadline(poll_desc* pd, poll_mode mode, std::int64_t when);
