@@ -677,6 +677,9 @@ TEST_F(net, TenThousandSimultaneousConnections) {
 // Accept keeps going when the process runs out of descriptors: it backs off, and takes the
 // connection once one is free.
 TEST_F(net, AcceptBacksOffOnEMFILE) {
+  // UBSan's vptr check probes memory through a pipe it makes on the spot: with no descriptor
+  // left it reports every virtual call as on an invalid object.
+  if (goro_test::asan) GTEST_SKIP() << "UBSan needs descriptors of its own";
   goro::run([] {
     gnet::listener ln = gnet::listen("tcp", "127.0.0.1:0");
     gnet::conn c = gnet::dial("tcp", ln.addr());  // waits in the backlog
