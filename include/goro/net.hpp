@@ -62,8 +62,8 @@ class netfd;  // the descriptor, its poller registration and its reference count
 // net::errc value in the "net" category otherwise (errc::timeout for an expired deadline).
 class error : public std::system_error {
  public:
-  error(std::error_code code, std::string op, std::string network, std::string source,
-        std::string addr, std::string reason = {});
+  error(std::error_code code, std::string op, std::string network, const std::string& source,
+        std::string addr, const std::string& reason = {});
   // True when a deadline (or dial_timeout's timeout) expired: the "i/o timeout" errors.
   bool timeout() const noexcept;
   const std::string& op() const noexcept { return op_; }        // "dial", "read", "accept", ...
@@ -237,10 +237,11 @@ class reader {
   std::size_t read(void* buf, std::size_t n,
                    goro::source_location where = goro::source_location::current());
   // The next line without its "\n" (nor a "\r" before it). At end of stream: the last line if
-  // it had no "\n", then nullopt. A line longer than max_line throws std::length_error, the
-  // bytes read so far being dropped.
+  // it had no "\n", then nullopt. A line longer than max_line throws std::length_error, after
+  // dropping that line up to and including its "\n" (reading on until it comes), so the next
+  // call returns the line after it.
   std::optional<std::string> read_line(
-      std::size_t max_line = 64 * 1024,
+      std::size_t max_line = std::size_t{64} * 1024,
       goro::source_location where = goro::source_location::current());
   std::size_t buffered() const noexcept { return end_ - begin_; }  // bytes read but not returned
 

@@ -72,8 +72,8 @@ const std::error_category& category() noexcept {
 
 std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
 
-error::error(std::error_code code, std::string op, std::string network, std::string source,
-             std::string addr, std::string reason)
+error::error(std::error_code code, std::string op, std::string network, const std::string& source,
+             std::string addr, const std::string& reason)
     : std::system_error(code), what_(what_text(code, op, network, source, addr, reason)) {
   op_ = std::move(op);
   net_ = std::move(network);
@@ -391,6 +391,11 @@ std::vector<sockaddr_any> resolve(const netinfo& n, std::string_view address, co
     return {a};
   }
 
+  // Go: Dial needs an address; Listen("tcp", "") is ":0".
+  if (address.empty()) {
+    if (!passive) throw_net(errc::bad_address, op, n.name, {}, {}, "missing address");
+    address = ":0";
+  }
   std::string_view host_v, port_v;
   split_host_port(address, host_v, port_v, op, n.name);
   const int port = parse_port(port_v, n, op);

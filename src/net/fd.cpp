@@ -73,26 +73,17 @@ void netfd::throw_closed(const char* op) const {
   throw_net(errc::closed, op, net.name, laddr_, raddr_);
 }
 
+void netfd::fail_unless_ready(io_result r, const char* op) const {
+  if (r == io_result::closed) throw_closed(op);
+  if (r == io_result::timeout) throw_net(errc::timeout, op, net.name, laddr_, raddr_);
+}
+
 void netfd::check(poll_mode mode, const char* op) {
-  switch (goro::detail::io_check(pd, mode)) {
-    case io_result::ready:
-      return;
-    case io_result::closed:
-      throw_closed(op);
-    case io_result::timeout:
-      throw_net(errc::timeout, op, net.name, laddr_, raddr_);
-  }
+  fail_unless_ready(goro::detail::io_check(pd, mode), op);
 }
 
 void netfd::wait(poll_mode mode, const char* op, const goro::source_location& where) {
-  switch (goro::detail::io_wait(pd, mode, where)) {
-    case io_result::ready:
-      return;
-    case io_result::closed:
-      throw_closed(op);
-    case io_result::timeout:
-      throw_net(errc::timeout, op, net.name, laddr_, raddr_);
-  }
+  fail_unless_ready(goro::detail::io_wait(pd, mode, where), op);
 }
 
 void netfd::set_deadline(poll_mode mode, time_point t) {
@@ -105,8 +96,16 @@ void netfd::set_deadline(poll_mode mode, time_point t) {
 }
 
 fd_ref::fd_ref(netfd* f, const char* op) : f_(f) {
-  if (!f) throw error(std::make_error_code(std::errc::invalid_argument), op, {}, {}, {});
+  if (!f)
+    throw error(std::make_error_code(std::errc::invalid_argument), op, {}, {}, {},
+                errno_text(EINVAL));
   if (!f->acquire()) f->throw_closed(op);
+}
+
+void set_deadlines(netfd* f, time_point t, bool read, bool write) {
+  fd_ref r(f, "set");
+  if (read) r->set_deadline(poll_mode::read, t);
+  if (write) r->set_deadline(poll_mode::write, t);
 }
 
 void set_conn_defaults(int fd, int family) {

@@ -27,6 +27,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "goroutine/goroutine.hpp"
@@ -118,6 +119,8 @@ class netfd {
   void set_deadline(goro::detail::poll_mode mode, time_point t);
 
   [[noreturn]] void throw_closed(const char* op) const;
+  // Throws the closed or timeout error for op unless r is ready.
+  void fail_unless_ready(goro::detail::io_result r, const char* op) const;
   // The source and address Go's error texts show for op on this socket: a connected socket's
   // "read"/"write" show local->remote, a listener's "accept" or an unconnected datagram socket's
   // calls show the local address alone.
@@ -184,6 +187,17 @@ inline void drop(netfd*& f) noexcept {
   delete f;
   f = nullptr;
 }
+
+// A move assignment of an owner: drops what `to` held, takes what `from` held.
+inline void move_into(netfd*& to, netfd*& from) noexcept {
+  if (&to == &from) return;
+  drop(to);
+  to = std::exchange(from, nullptr);
+}
+
+// The owners' deadline setters: a reference for the call ("set": its closed error), then the
+// directions asked for.
+void set_deadlines(netfd* f, time_point t, bool read, bool write);
 
 // Sets Go's defaults on a connected TCP socket: TCP_NODELAY, keep-alive every 15 s.
 void set_conn_defaults(int fd, int family);

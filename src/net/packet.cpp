@@ -47,10 +47,7 @@ bool fit(sockaddr_any& a, int family) {
 }  // namespace
 
 packet_conn& packet_conn::operator=(packet_conn&& o) noexcept {
-  if (this != &o) {
-    drop(fd_);
-    fd_ = std::exchange(o.fd_, nullptr);
-  }
+  detail::move_into(fd_, o.fd_);
   return *this;
 }
 
@@ -75,7 +72,9 @@ std::pair<std::size_t, std::string> packet_conn::read_from(void* buf, std::size_
 
 std::size_t packet_conn::write_to(const void* buf, std::size_t n, std::string_view address,
                                   goro::source_location where) {
-  if (!fd_) throw error(std::make_error_code(std::errc::invalid_argument), "write", {}, {}, {});
+  if (!fd_)
+    throw error(std::make_error_code(std::errc::invalid_argument), "write", {}, {}, {},
+                detail::errno_text(EINVAL));
   std::vector<sockaddr_any> addrs =
       detail::resolve(fd_->net, address, "write", goro::detail::kNever, nullptr, false);
   fd_ref f(fd_, "write");
@@ -101,21 +100,11 @@ void packet_conn::close() noexcept {
   if (fd_) fd_->close();
 }
 
-void packet_conn::set_deadline(time_point t) {
-  fd_ref f(fd_, "set");
-  f->set_deadline(poll_mode::read, t);
-  f->set_deadline(poll_mode::write, t);
-}
+void packet_conn::set_deadline(time_point t) { detail::set_deadlines(fd_, t, true, true); }
 
-void packet_conn::set_read_deadline(time_point t) {
-  fd_ref f(fd_, "set");
-  f->set_deadline(poll_mode::read, t);
-}
+void packet_conn::set_read_deadline(time_point t) { detail::set_deadlines(fd_, t, true, false); }
 
-void packet_conn::set_write_deadline(time_point t) {
-  fd_ref f(fd_, "set");
-  f->set_deadline(poll_mode::write, t);
-}
+void packet_conn::set_write_deadline(time_point t) { detail::set_deadlines(fd_, t, false, true); }
 
 std::string packet_conn::local_addr() const { return fd_ ? fd_->laddr() : std::string(); }
 int packet_conn::native_handle() const noexcept { return fd_ ? fd_->sysfd : -1; }

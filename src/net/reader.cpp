@@ -63,9 +63,19 @@ std::optional<std::string> reader::read_line(std::size_t max_line, goro::source_
       return line;
     }
     scanned = end_;
-    if (end_ - begin_ > max_line + 1) {  // too long already, even if "\r\n" comes next
+    if (end_ - begin_ > max_line + 1) {
+      // Too long already, even if "\r\n" came next: drop the line up to its "\n" (reading on
+      // until it comes), so that the next call starts at the next line, then throw.
       begin_ = end_ = 0;
-      too_long(max_line);
+      for (;;) {
+        const std::size_t r = c_->read(buf_.data(), buf_.size(), where);
+        if (r == 0) too_long(max_line);
+        if (const void* nl = std::memchr(buf_.data(), '\n', r)) {
+          begin_ = static_cast<std::size_t>(static_cast<const char*>(nl) - buf_.data()) + 1;
+          end_ = r;
+          too_long(max_line);
+        }
+      }
     }
     // Make room: move the partial line to the front, then grow if it fills the buffer.
     if (begin_ > 0) {

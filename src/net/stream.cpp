@@ -15,6 +15,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <exception>
 #include <goro/runtime.hpp>
 #include <memory>
 #include <optional>
@@ -40,10 +41,7 @@ using detail::hold;
 // ---- conn ------------------------------------------------------------------------------------
 
 conn& conn::operator=(conn&& o) noexcept {
-  if (this != &o) {
-    drop(fd_);
-    fd_ = std::exchange(o.fd_, nullptr);
-  }
+  detail::move_into(fd_, o.fd_);
   return *this;
 }
 
@@ -144,21 +142,11 @@ void conn::close_write() {
     throw_sys(last_errno(), "close", f->net.name, f->laddr(), f->raddr(), "shutdown");
 }
 
-void conn::set_deadline(time_point t) {
-  fd_ref f(fd_, "set");
-  f->set_deadline(poll_mode::read, t);
-  f->set_deadline(poll_mode::write, t);
-}
+void conn::set_deadline(time_point t) { detail::set_deadlines(fd_, t, true, true); }
 
-void conn::set_read_deadline(time_point t) {
-  fd_ref f(fd_, "set");
-  f->set_deadline(poll_mode::read, t);
-}
+void conn::set_read_deadline(time_point t) { detail::set_deadlines(fd_, t, true, false); }
 
-void conn::set_write_deadline(time_point t) {
-  fd_ref f(fd_, "set");
-  f->set_deadline(poll_mode::write, t);
-}
+void conn::set_write_deadline(time_point t) { detail::set_deadlines(fd_, t, false, true); }
 
 std::string conn::local_addr() const { return fd_ ? fd_->laddr() : std::string(); }
 std::string conn::remote_addr() const { return fd_ ? fd_->raddr() : std::string(); }
@@ -167,10 +155,7 @@ int conn::native_handle() const noexcept { return fd_ ? fd_->sysfd : -1; }
 // ---- listener --------------------------------------------------------------------------------
 
 listener& listener::operator=(listener&& o) noexcept {
-  if (this != &o) {
-    drop(fd_);
-    fd_ = std::exchange(o.fd_, nullptr);
-  }
+  detail::move_into(fd_, o.fd_);
   return *this;
 }
 
@@ -224,10 +209,7 @@ void listener::close() noexcept {
   if (fd_) fd_->close();
 }
 
-void listener::set_deadline(time_point t) {
-  fd_ref f(fd_, "set");
-  f->set_deadline(poll_mode::read, t);
-}
+void listener::set_deadline(time_point t) { detail::set_deadlines(fd_, t, true, false); }
 
 std::string listener::addr() const { return fd_ ? fd_->laddr() : std::string(); }
 int listener::native_handle() const noexcept { return fd_ ? fd_->sysfd : -1; }
@@ -394,7 +376,7 @@ netfd* dial_impl(std::string_view network, std::string_view address, std::int64_
   } stop_at_exit{stop};
 
   std::vector<sockaddr_any> addrs = detail::resolve(n, address, "dial", deadline, ctx, false);
-  std::optional<error> first;
+  std::exception_ptr first;  // the first attempt's error is the one thrown, as Go's
   for (std::size_t i = 0; i < addrs.size(); ++i) {
     std::int64_t attempt = deadline;
     if (deadline != goro::detail::kNever) {
@@ -414,12 +396,12 @@ netfd* dial_impl(std::string_view network, std::string_view address, std::int64_
     }
     try {
       return connect_one(n, addrs[i], address, attempt, intr.get(), ctx);
-    } catch (const error& e) {
-      if (!first) first = e;
+    } catch (const error&) {
+      if (!first) first = std::current_exception();
       if (ctx && ctx->err()) break;
     }
   }
-  throw *first;
+  std::rethrow_exception(first);
 }
 
 }  // namespace

@@ -89,7 +89,7 @@ void semaphore::acquire(std::int64_t n, goro::source_location where) {
 }
 
 bool semaphore::acquire(const context& ctx, std::int64_t n, goro::source_location where) {
-  const recv_chan<signal> done = ctx.done();
+  const recv_chan<signal>& done = ctx.done();
   if (!done) {
     acquire(n, where);
     return true;
