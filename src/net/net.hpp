@@ -133,7 +133,15 @@ class netfd {
   goro::mutex wmu;          // serialises writes
   std::string unlink_path;  // a Unix listener's socket file, removed by close()
   bool warned = false;      // a listener's accept said it is backing off (under rmu)
-  int family = AF_UNSPEC;   // a datagram socket's own family (set before it is shared)
+  // The last read returned less than it asked for, and the peer had not hung up (pd->hup):
+  // the kernel's queue was empty then, so the next read waits for readiness first instead of
+  // trying (and failing with EAGAIN). Safe with edge-triggered epoll: data that arrives after
+  // that read raises a new edge, which is in the slot already, in epoll's ready list, or still
+  // to come. Not after a hang-up: the read that returned the last bytes may have taken the FIN
+  // too (its edge consumed), and the next read returns 0 at once with no edge to wait for.
+  // Under rmu.
+  bool drained = false;
+  int family = AF_UNSPEC;  // a datagram socket's own family (set before it is shared)
   goro::detail::poll_desc* const pd;
 
  private:

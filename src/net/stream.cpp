@@ -52,9 +52,17 @@ std::size_t conn::read(void* buf, std::size_t n, goro::source_location where) {
   if (n == 0) return 0;
   hold h(f->rmu, where);
   f->check(poll_mode::read, "read");
+  if (f->drained) {
+    f->drained = false;
+    f->wait(poll_mode::read, "read", where);
+  }
   for (;;) {
     const ssize_t r = ::read(f->sysfd, buf, n);
-    if (r >= 0) return static_cast<std::size_t>(r);
+    if (r >= 0) {
+      f->drained =
+          r > 0 && static_cast<std::size_t>(r) < n && !f->pd->hup.load(std::memory_order_seq_cst);
+      return static_cast<std::size_t>(r);
+    }
     const int e = last_errno();
     if (e == EINTR) continue;
     if (e != EAGAIN) throw_sys(e, "read", f->net.name, f->laddr(), f->raddr(), "read");

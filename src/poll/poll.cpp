@@ -155,6 +155,7 @@ poll_desc* pd_open(int fd) noexcept {
   pd->closing.store(false, std::memory_order_seq_cst);
   pd->rexpired.store(false, std::memory_order_seq_cst);
   pd->wexpired.store(false, std::memory_order_seq_cst);
+  pd->hup.store(false, std::memory_order_seq_cst);
   pd->rd = 0;
   pd->wd = 0;
   pd->lock.unlock();
@@ -282,6 +283,7 @@ int netpoll(std::int64_t until, parker** out, int max) noexcept {
     pd->lock.lock();
     if (pd->seq.load(std::memory_order_relaxed) == static_cast<std::uint32_t>(data >> 32)) {
       if (r) {
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) pd->hup.store(true, std::memory_order_seq_cst);
         if (parker* q = make_ready(pd->rg)) out[k++] = q;
       }
       if (w) {

@@ -66,6 +66,11 @@ struct poll_desc {
   std::atomic<bool> closing{false};   // pd_evict(): every wait returns "closed"
   std::atomic<bool> rexpired{false};  // the read deadline passed: read waits return "timeout"
   std::atomic<bool> wexpired{false};
+  // An event of this registration said EPOLLRDHUP, EPOLLHUP or EPOLLERR: the peer shut its side
+  // (or the socket failed), so a read will not block again (end of stream or the error), and
+  // no later edge need come. Set by netpoll() under lock before it makes the read slot ready
+  // (seq_cst, so whoever consumes that readiness sees it); reset by pd_open().
+  std::atomic<bool> hup{false};
   // Deadlines (steady ns): 0 none, -1 passed, else when; under lock (src/io).
   std::int64_t rd GORO_GUARDED_BY(lock) = 0;
   std::int64_t wd GORO_GUARDED_BY(lock) = 0;

@@ -1,0 +1,92 @@
+// raw-echo ADDR: the floor for net/run.sh's echo comparison. One thread, one epoll instance,
+// edge-triggered, no runtime: per round trip it makes the fewest system calls an echo server
+// can (a read that returns the message, a write, and a share of one epoll_wait), so its CPU per
+// op is what the kernel costs. goro-echo and Go's server pay that plus their own work; the
+// difference between them can only come out of what is above this floor. IPv4 "HOST:PORT" only.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+[[noreturn]] void die(const char* what) {
+  std::perror(what);
+  std::exit(1);
+}
+
+struct conn_state {
+  int fd;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: raw-echo HOST:PORT\n");
+    return 2;
+  }
+  const std::string addr = argv[1];
+  const auto colon = addr.rfind(':');
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<std::uint16_t>(std::atoi(addr.c_str() + colon + 1)));
+  if (inet_pton(AF_INET, addr.substr(0, colon).c_str(), &sa.sin_addr) != 1) die("address");
+  const int ln = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  setsockopt(ln, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(ln, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) die("bind");
+  if (listen(ln, 65535) != 0) die("listen");
+  std::printf("listening %s\n", addr.c_str());
+  std::fflush(stdout);
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.ptr = nullptr;  // the listener
+  epoll_ctl(ep, EPOLL_CTL_ADD, ln, &ev);
+  std::vector<char> buf(16 << 10);
+  epoll_event events[128];
+  for (;;) {
+    const int n = epoll_wait(ep, events, 128, -1);
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<conn_state*>(events[i].data.ptr);
+      if (!c) {
+        for (;;) {
+          const int fd = accept4(ln, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+          if (fd < 0) break;
+          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+          auto* st = new conn_state{fd};
+          epoll_event cev{};
+          cev.events = EPOLLIN | EPOLLRDHUP | EPOLLET;
+          cev.data.ptr = st;
+          epoll_ctl(ep, EPOLL_CTL_ADD, fd, &cev);
+        }
+        continue;
+      }
+      for (;;) {  // read until short (the queue is empty then), echoing as it goes
+        const ssize_t r = read(c->fd, buf.data(), buf.size());
+        if (r > 0) {
+          // Loopback with 512-byte messages: the send buffer has room; a full one would need
+          // EPOLLOUT, which this floor does without.
+          (void)send(c->fd, buf.data(), static_cast<std::size_t>(r), MSG_NOSIGNAL);
+          if (static_cast<std::size_t>(r) < buf.size()) break;
+          continue;
+        }
+        if (r < 0 && errno == EAGAIN) break;
+        close(c->fd);  // end of stream or an error
+        delete c;
+        break;
+      }
+    }
+  }
+}
