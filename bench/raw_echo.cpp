@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +24,23 @@ namespace {
 [[noreturn]] void die(const char* what) {
   std::perror(what);
   std::exit(1);
+}
+
+// Writes all n bytes. A full send buffer (rare: the peer reads as fast as it writes) waits in
+// poll(2) on this one socket, which stalls the others for that while: a floor, not a server.
+void send_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w > 0) {
+      p += w;
+      n -= static_cast<std::size_t>(w);
+    } else if (w < 0 && errno == EAGAIN) {
+      pollfd pf{fd, POLLOUT, 0};
+      poll(&pf, 1, -1);
+    } else {
+      return;  // the peer is gone: the read side will see it
+    }
+  }
 }
 
 struct conn_state {
@@ -73,13 +91,14 @@ int main(int argc, char** argv) {
         }
         continue;
       }
+      const bool hup = events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR);
       for (;;) {  // read until short (the queue is empty then), echoing as it goes
         const ssize_t r = read(c->fd, buf.data(), buf.size());
         if (r > 0) {
-          // Loopback with 512-byte messages: the send buffer has room; a full one would need
-          // EPOLLOUT, which this floor does without.
-          (void)send(c->fd, buf.data(), static_cast<std::size_t>(r), MSG_NOSIGNAL);
-          if (static_cast<std::size_t>(r) < buf.size()) break;
+          send_all(c->fd, buf.data(), static_cast<std::size_t>(r));
+          // Short: the queue is empty, and new data raises a new edge; unless the peer hung up,
+          // when the read may have taken the FIN too and the next one returns 0 at once.
+          if (static_cast<std::size_t>(r) < buf.size() && !hup) break;
           continue;
         }
         if (r < 0 && errno == EAGAIN) break;
