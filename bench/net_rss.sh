@@ -9,7 +9,7 @@ N=${N:-10000}
 root=$(cd "$(dirname "$0")/.." && pwd)
 CLIENTS=${CLIENTS:-$root/build/release/tests/net_clients_prog}
 ulimit -n "$(ulimit -Hn)"
-port=$((30000 + RANDOM % 20000))
+port=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768-)
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }  # KiB
 GOMAXPROCS=1 GORO_MAXPROCS=1 "$@" "127.0.0.1:$port" >/dev/null &
 spid=$!
