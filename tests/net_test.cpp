@@ -78,6 +78,19 @@ gnet::error error_of(const std::function<void()>& f) {
   return gnet::error({}, "none", "", "", "");
 }
 
+// Starts f on a goroutine and returns once it is parked in [IO wait]; the channel receives
+// what_of(f) when f has returned.
+goro::chan<std::string> start_blocked(std::function<void()> f) {
+  auto id = goro::make_chan<std::uint64_t>(1);
+  auto res = goro::make_chan<std::string>(1);
+  goro::go([id, res, f = std::move(f)] {
+    id.send(goro::goroutine_id());
+    res.send(what_of(f));
+  });
+  goro_test::wait_until_parked(*id.recv(), "IO wait");
+  return res;
+}
+
 // A connected pair over loopback TCP: {dialed, accepted}.
 std::pair<gnet::conn, gnet::conn> tcp_pair() {
   gnet::listener ln = gnet::listen("tcp", "127.0.0.1:0");
@@ -327,29 +340,19 @@ TEST_F(net, DeadlineSetWhileBlockedWakesTheReadAndTheWrite) {
   goro::run([] {
     auto pair5 = tcp_pair();  // the peer (second) stays open and never reads
     auto& c = pair5.first;
-    auto id = goro::make_chan<std::uint64_t>(1);
-    auto res = goro::make_chan<std::string>(1);
-    goro::go([&] {
-      id.send(goro::goroutine_id());
-      res.send(what_of([&] {
-        char b;
-        c.read(&b, 1);
-      }));
+    auto res = start_blocked([&] {
+      char b;
+      c.read(&b, 1);
     });
-    goro_test::wait_until_parked(*id.recv(), "IO wait");
     c.set_deadline(std::chrono::steady_clock::now() - 1ms);
     EXPECT_EQ(*res.recv(), "read tcp " + c.local_addr() + "->" + c.remote_addr() + ": i/o timeout");
 
     // A writer blocked on a full buffer (the peer does not read).
     c.set_deadline({});
-    goro::go([&] {
-      id.send(goro::goroutine_id());
-      res.send(what_of([&] {
-        std::string chunk(1 << 20, 'w');
-        for (;;) c.write(chunk);
-      }));
+    res = start_blocked([&] {
+      std::string chunk(1 << 20, 'w');
+      for (;;) c.write(chunk);
     });
-    goro_test::wait_until_parked(*id.recv(), "IO wait");
     c.set_write_deadline(std::chrono::steady_clock::now() + 1ms);
     EXPECT_EQ(*res.recv(),
               "write tcp " + c.local_addr() + "->" + c.remote_addr() + ": i/o timeout");
@@ -364,16 +367,10 @@ TEST_F(net, CloseWakesABlockedReadAndEveryLaterCall) {
     auto& c = pair6.first;
     auto& s = pair6.second;
     const std::string l = c.local_addr(), r = c.remote_addr();
-    auto id = goro::make_chan<std::uint64_t>(1);
-    auto res = goro::make_chan<std::string>(1);
-    goro::go([&] {
-      id.send(goro::goroutine_id());
-      res.send(what_of([&] {
-        char b;
-        c.read(&b, 1);
-      }));
+    auto res = start_blocked([&] {
+      char b;
+      c.read(&b, 1);
     });
-    goro_test::wait_until_parked(*id.recv(), "IO wait");
     const int fds = open_fds();
     c.close();
     EXPECT_EQ(*res.recv(), "read tcp " + l + "->" + r + ": use of closed network connection");
@@ -396,13 +393,7 @@ TEST_F(net, CloseWakesABlockedAccept) {
   goro::run([] {
     gnet::listener ln = gnet::listen("tcp", "127.0.0.1:0");
     const std::string addr = ln.addr();
-    auto id = goro::make_chan<std::uint64_t>(1);
-    auto res = goro::make_chan<std::string>(1);
-    goro::go([&] {
-      id.send(goro::goroutine_id());
-      res.send(what_of([&] { ln.accept(); }));
-    });
-    goro_test::wait_until_parked(*id.recv(), "IO wait");
+    auto res = start_blocked([&] { ln.accept(); });
     ln.close();
     EXPECT_EQ(*res.recv(), "accept tcp " + addr + ": use of closed network connection");
     // The port is free again once close() has returned.

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/print.hpp"
+#include "common/serve_main.hpp"
 
 namespace net = goro::net;
 
@@ -121,21 +122,8 @@ int self_test() {
 }
 
 int main(int argc, char** argv) {
-  const bool serve_only = argc == 3 && std::string_view(argv[1]) == "--serve";
-  if (argc != 1 && !serve_only) {
-    std::fprintf(stderr, "usage: %s [--serve HOST:PORT]\n", argv[0]);
-    return 2;
-  }
-  return goro::run([&]() -> int {
-    try {
-      if (!serve_only) return self_test();
-      net::listener ln = net::listen("tcp", argv[2]);
-      examples::println("echo: serving on", ln.addr());
-      serve(ln);  // never returns: nothing closes ln
-      return 0;
-    } catch (const net::error& e) {
-      std::fprintf(stderr, "echo: %s\n", e.what());
-      return 1;
-    }
+  return examples::serve_main(argc, argv, "echo", self_test, [](net::listener& ln) {
+    examples::println("echo: serving on", ln.addr());
+    serve(ln);
   });
 }
