@@ -382,6 +382,7 @@ std::vector<sockaddr_any> resolve(const netinfo& n, std::string_view address, co
     if (path.size() >= sizeof a.u.un.sun_path)
       throw_sys(EINVAL, op, n.name, {}, path, passive ? "bind" : "connect");
     std::memcpy(a.u.un.sun_path, path.data(), path.size());
+    a.u.un.sun_path[path.size()] = '\0';
     if (path[0] == '@') {  // abstract: no file; the name is the bytes after a NUL
       a.u.un.sun_path[0] = '\0';
       a.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());

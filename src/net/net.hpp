@@ -39,14 +39,16 @@ namespace goro::net::detail {
 // calls loop around parks, after which the goroutine may run on another thread.
 inline int last_errno() noexcept { return *goro::detail::errno_ptr(); }
 
-// A socket address of any family goro::net speaks.
+// A socket address of any family goro::net speaks, all zero to begin with. The largest member
+// comes first: `u{}` zero-initialises a union's first member only (clang leaves the rest, a
+// Unix path's terminating NUL among it, as it was).
 struct sockaddr_any {
   union {
+    sockaddr_storage ss;
     sockaddr sa;
     sockaddr_in in4;
     sockaddr_in6 in6;
     sockaddr_un un;
-    sockaddr_storage ss;
   } u{};
   socklen_t len = 0;
 };
