@@ -23,7 +23,7 @@ namespace {
 
 [[noreturn]] void die(const char* what) {
   std::perror(what);
-  std::exit(1);
+  std::exit(1);  // NOLINT(concurrency-mt-unsafe): one thread, and the end of it
 }
 
 // Writes all n bytes. A full send buffer (rare: the peer reads as fast as it writes) waits in

@@ -49,7 +49,7 @@ struct hub {
 };
 
 // Owns the clients; sends every message to each. Returns once messages is closed.
-void broadcaster(hub h) {
+void broadcaster(const hub& h) {
   std::vector<client> clients;
   bool open = true;
   auto broadcast = [&](std::optional<std::string> msg) {
@@ -88,7 +88,7 @@ constexpr std::size_t kMaxLine = 4096;
 
 // One connection (gopl's handleConn): the first line is the user's name, each later one a
 // message. The connection closes when the function returns, after its writer has.
-void handle_conn(net::conn c, hub h) {
+void handle_conn(net::conn c, const hub& h) {
   auto out = goro::make_chan<std::string>(16);
   goro::wait_group writer;
   writer.add(1);
@@ -154,7 +154,7 @@ struct transcript {
 // back, which tells main that the broadcaster has handled it. When main closes `steps`, the user
 // leaves (half-close), reads what is still on its way until the server hangs up, and sends
 // everything it received.
-void user(std::string name, std::string addr, goro::recv_chan<step> steps,
+void user(std::string name, const std::string& addr, goro::recv_chan<step> steps,
           goro::send_chan<goro::signal> acks, goro::send_chan<transcript> done) {
   net::conn c = net::dial("tcp", addr);
   net::reader in(c);
