@@ -16,6 +16,7 @@
 #include "goro/errors.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Go's struct{}: chan<signal> is a signal-only channel that stores no payload.
@@ -258,3 +259,4 @@ void detail::chan_iterator<T>::next() {
 }
 
 }  // namespace goro
+#pragma GCC visibility pop

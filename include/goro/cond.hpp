@@ -8,6 +8,7 @@
 #include "goro/source_location.hpp"
 #include "goro/sync.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 namespace detail {
@@ -57,3 +58,4 @@ class cond {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

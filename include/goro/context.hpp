@@ -31,6 +31,7 @@
 #include "goro/chan.hpp"
 #include "goro/time.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Why a context is done: err() returns one of these, in the error category "context", whose
@@ -293,3 +294,4 @@ after_func_stop after_func(const context& ctx, F f, goro::source_location where)
 }
 
 }  // namespace goro
+#pragma GCC visibility pop

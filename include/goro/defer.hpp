@@ -24,6 +24,7 @@
 #include <type_traits>
 #include <utility>
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Runs f() when the guard goes out of scope. Name the guard: a temporary `goro::defer(f);`
@@ -50,3 +51,4 @@ class defer {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

@@ -16,6 +16,7 @@
 #include "goro/source_location.hpp"
 #include "goro/sync.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // x/sync's errgroup.Group.
@@ -115,3 +116,4 @@ void errgroup::start(F&& f, const goro::source_location& where) {
 }
 
 }  // namespace goro
+#pragma GCC visibility pop

@@ -3,6 +3,7 @@
 
 #include <stdexcept>
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Thrown by the runtime where Go panics: send on a closed channel, close of a closed or nil
@@ -15,3 +16,4 @@ class panic_error : public std::logic_error {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

@@ -19,3 +19,4 @@
 #include "goro/source_location.hpp"
 #include "goro/sync.hpp"
 #include "goro/time.hpp"
+#include "goro/version.hpp"

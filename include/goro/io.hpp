@@ -18,6 +18,7 @@
 #include "goro/source_location.hpp"
 #include "goro/time.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro::io {
 
 // Parks the calling goroutine until fd is readable (data, end of file, a hang-up or an error
@@ -45,3 +46,4 @@ bool wait_writable(int fd, time_point deadline = time_point::max(),
                    goro::source_location where = goro::source_location::current());
 
 }  // namespace goro::io
+#pragma GCC visibility pop

@@ -48,6 +48,7 @@
 #include "goro/source_location.hpp"
 #include "goro/time.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro::net {
 
 namespace detail {
@@ -252,6 +253,7 @@ class reader {
 };
 
 }  // namespace goro::net
+#pragma GCC visibility pop
 
 template <>
 struct std::is_error_code_enum<goro::net::errc> : std::true_type {};

@@ -8,6 +8,7 @@
 #include "goro/source_location.hpp"
 #include "goro/sync.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Go's sync.Once: call(f) runs f the first time it is called on this object, and never again.
@@ -62,3 +63,4 @@ class once {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

@@ -14,6 +14,7 @@
 
 #include "goro/chan.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro::os {
 
 // Go's signal.Notify: from now on, each signal in `signals` that reaches the process is sent to
@@ -43,3 +44,4 @@ void notify(send_chan<int> ch, std::initializer_list<int> signals);
 void stop(send_chan<int> ch);
 
 }  // namespace goro::os
+#pragma GCC visibility pop

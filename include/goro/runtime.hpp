@@ -16,6 +16,7 @@
 #include "goro/detail/core.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Runtime settings. They take effect when the runtime starts (the first run() or go()); a later
@@ -218,3 +219,4 @@ std::size_t spare_threads() noexcept;
 }  // namespace debug
 
 }  // namespace goro
+#pragma GCC visibility pop

@@ -9,6 +9,7 @@
 #include "goro/source_location.hpp"
 #include "goro/sync.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Go's sync.RWMutex: any number of readers (lock_shared) or one writer (lock). Satisfies
@@ -107,3 +108,4 @@ class rwmutex {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

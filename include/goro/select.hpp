@@ -23,6 +23,7 @@
 #include "goro/chan.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 namespace detail {
@@ -338,3 +339,4 @@ requires(sizeof...(Cases) > 0) std::size_t select(Cases&&... cases) {
 }
 
 }  // namespace goro
+#pragma GCC visibility pop

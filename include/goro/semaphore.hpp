@@ -8,6 +8,7 @@
 #include "goro/detail/spinlock.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 namespace detail {
@@ -60,3 +61,4 @@ class semaphore {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

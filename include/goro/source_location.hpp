@@ -24,6 +24,7 @@
 #define GORO_BUILTIN_COLUMN() 0
 #endif
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 class source_location {
@@ -61,3 +62,4 @@ class source_location {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

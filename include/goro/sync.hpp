@@ -13,6 +13,7 @@
 #include "goro/detail/thread_annotations.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 // Go's sync.WaitGroup. add(n) before starting the work, done() once per finished piece,
@@ -142,3 +143,4 @@ class GORO_CAPABILITY("mutex") mutex {
 };
 
 }  // namespace goro
+#pragma GCC visibility pop

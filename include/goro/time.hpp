@@ -22,6 +22,7 @@
 #include "goro/chan.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 
 using time_point = std::chrono::steady_clock::time_point;
@@ -114,3 +115,4 @@ std::size_t pending_timers() noexcept;
 }  // namespace debug
 
 }  // namespace goro
+#pragma GCC visibility pop

@@ -26,6 +26,7 @@
 #include "goro/detail/thread_annotations.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro::detail {
 
 enum class op_result : std::uint8_t { ok, not_ready, closed };
@@ -321,3 +322,4 @@ class chan_impl : public chan_base {
 };
 
 }  // namespace goro::detail
+#pragma GCC visibility pop

@@ -17,6 +17,7 @@
 #include "goro/detail/thread_annotations.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro {
 struct options;
 }
@@ -176,3 +177,4 @@ void note_lock_contention(int rival_slot) noexcept;
 [[noreturn]] void throw_panic(const char* what);
 
 }  // namespace goro::detail
+#pragma GCC visibility pop

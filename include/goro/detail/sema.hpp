@@ -12,6 +12,7 @@
 #include "goro/detail/spinlock.hpp"
 #include "goro/source_location.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro::detail {
 
 class sema {
@@ -35,3 +36,4 @@ class sema {
 };
 
 }  // namespace goro::detail
+#pragma GCC visibility pop

@@ -8,6 +8,7 @@
 
 #include "goro/detail/thread_annotations.hpp"
 
+#pragma GCC visibility push(default)  // exported from libgoro.so: see CMakeLists.txt
 namespace goro::detail {
 
 // One spin-wait hint to the CPU.
@@ -60,3 +61,4 @@ class GORO_CAPABILITY("mutex") spinlock {
 };
 
 }  // namespace goro::detail
+#pragma GCC visibility pop
