@@ -4,7 +4,6 @@
 // one byte on each and reads it back, prints "ready N FDS\n" (FDS: its open descriptors) once
 // every connection has made its round trip, then waits for end of file on stdin, closes them
 // all and exits 0; any failure prints it and exits 1.
-#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -14,19 +13,9 @@
 #include <string>
 #include <vector>
 
-namespace {
+#include "fd_count.hpp"
 
-int open_fds() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (readdir(d)) ++n;
-    closedir(d);
-    n -= 3;  // ".", ".." and the directory's own descriptor
-  }
-  return n;
-}
-
-}  // namespace
+using goro_test::open_fds;
 
 int main(int argc, char** argv) {
   if (argc != 3) {

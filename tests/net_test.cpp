@@ -3,7 +3,6 @@
 // simultaneous connections (clients in a second process), Go's error texts for bad input, dumps
 // and the deadlock detector, plain threads, the buffered reader. Every ordering goes through
 // channels, wait groups, the kernel or a state query (wait_until_parked), never a sleep.
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <spawn.h>
@@ -23,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "fd_count.hpp"
 #include "test_util.hpp"
 
 extern char** environ;
@@ -31,21 +31,12 @@ namespace {
 
 using namespace std::chrono_literals;
 using goro_test::done_guard;
+using goro_test::open_fds;
 using goro_test::runtime_test;
 using goro_test::scaled;
 namespace gnet = goro::net;
 
 using net = runtime_test;
-
-int open_fds() {
-  int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
-    while (readdir(d)) ++n;
-    closedir(d);
-    n -= 3;  // ".", ".." and the directory's own descriptor
-  }
-  return n;
-}
 
 // The soft limit on descriptors raised as far as the hard limit allows; returns it.
 rlim_t raise_nofile() {

@@ -75,6 +75,8 @@ std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), 
 error::error(std::error_code code, std::string op, std::string network, const std::string& source,
              std::string addr, const std::string& reason)
     : std::system_error(code), what_(what_text(code, op, network, source, addr, reason)) {
+  // Moved in only now: members are initialised in declaration order (op_ before what_), so
+  // initialising them above would hand what_text() moved-from strings.
   op_ = std::move(op);
   net_ = std::move(network);
   addr_ = std::move(addr);
