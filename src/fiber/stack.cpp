@@ -59,7 +59,7 @@ void* ctx_make(void* top, void (*entry)(void*), void* arg) noexcept {
   sp[3] = arg;                                       // r12
   sp[4] = nullptr;                                   // rbx
   sp[5] = nullptr;                                   // rbp
-  sp[6] = reinterpret_cast<void*>(&goro_ctx_start);  // jumped to
+  sp[6] = reinterpret_cast<void*>(&goro_ctx_entry);  // jumped to
   sp[7] = nullptr;
   return sp;
 #elif defined(__aarch64__)
@@ -67,7 +67,7 @@ void* ctx_make(void* top, void (*entry)(void*), void* arg) noexcept {
   std::memset(sp, 0, 160);
   sp[0] = arg;                                        // x19
   sp[1] = reinterpret_cast<void*>(entry);             // x20
-  sp[11] = reinterpret_cast<void*>(&goro_ctx_start);  // x30
+  sp[11] = reinterpret_cast<void*>(&goro_ctx_entry);  // x30
   return sp;
 #else
 #error "goro: no context switch for this architecture"
