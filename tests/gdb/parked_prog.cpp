@@ -24,7 +24,7 @@ struct parked_ids {
   std::uint64_t main = 0;
   std::size_t goroutines = 0;  // goro::num_goroutine() at the breakpoint
 };
-parked_ids ready;  // NOLINT(cppcoreguidelines-avoid-non-const-global-variables): read by gdb
+parked_ids ready;  // read by gdb
 
 // The breakpoint. noinline, and opaque to the optimizer, so that the call stays where it is.
 extern "C" [[gnu::noinline]] void goro_gdb_test_ready() { asm volatile("" ::: "memory"); }
