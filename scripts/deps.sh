@@ -10,6 +10,7 @@ goro_deps=(
   clang-14                       # the clang preset, and the mixed-compiler consumer test
   clang-tidy-14                  # scripts/tidy.sh (a phase of .ci/run)
   clang-19 libc++-19-dev libc++abi-19-dev  # the clang-libcxx preset (with googletest's sources)
+  gdb valgrind                   # tests/gdb (tools/goro-gdb.py), tests/valgrind (and valgrind.h)
 )
 
 goro_install_deps() {

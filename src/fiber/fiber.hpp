@@ -9,7 +9,8 @@
 #include "base/sanitizers.hpp"
 
 extern "C" void goro_ctx_switch(void** save_sp, void* load_sp);
-extern "C" void goro_ctx_start();
+// Not called: goro_ctx_entry is the address in goro_ctx_start where a fresh context resumes.
+extern "C" void goro_ctx_entry();
 
 namespace goro::detail {
 

@@ -7,6 +7,10 @@
 //    next) or one batch of the shared list (its header in the first record's inline_buf,
 //    unused while the record is dead).
 //  - allg_lock guards the slab and the registry's writes; gfree_lock the shared list.
+//
+// Debuggers find the registry through the global goro_gdb_registry (tools/goro-gdb.py reads
+// every record from it, with the types from the debug information): set once, when the
+// registry is made, and never read by the runtime.
 #include <algorithm>
 #include <cstddef>
 #include <new>
@@ -33,6 +37,8 @@ struct record_batch {
 };
 
 struct registry {
+  // For debuggers, which cannot see kSegBits: record i is allg_segs[i >> seg_bits][i & mask].
+  const std::size_t seg_bits = kSegBits;
   spinlock allg_lock;
   goroutine* slab GORO_GUARDED_BY(allg_lock) = nullptr;
   std::size_t slab_left GORO_GUARDED_BY(allg_lock) = 0;
@@ -45,8 +51,28 @@ struct registry {
   std::atomic<std::uint64_t> next_id{2};  // 1 is run()'s main goroutine
 };
 
+}  // namespace
+}  // namespace goro::detail
+
+// Where a debugger finds every goroutine record, in a live process or a core (tools/goro-gdb.py):
+// a name with C linkage, and a typed pointer, so the registry's layout comes from the debug
+// information. Null until the runtime makes its first goroutine record. Written once, inside
+// R()'s thread-safe static initialisation (never on a hot path); the runtime never reads it.
+extern "C" {
+extern goro::detail::registry* goro_gdb_registry;
+goro::detail::registry* goro_gdb_registry = nullptr;
+}
+
+namespace goro::detail {
+namespace {
+
 registry& R() {
-  static registry* r = new registry;  // never destroyed: workers outlive exit()
+  // Never destroyed: workers outlive exit().
+  static registry* r = [] {
+    auto* made = new registry;
+    goro_gdb_registry = made;
+    return made;
+  }();
   return *r;
 }
 
