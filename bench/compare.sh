@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Times goro against the peers (Go, Boost.Fiber) on the ten SPEC.md workloads, runs the scale
-# curves, and regenerates docs/benchmarks.md and docs/bench/ratios.svg.
+# Times goro against the peers of bench/peers (Go, Boost.Fiber) on their workloads, runs the
+# scale curves, and regenerates docs/benchmarks.md and docs/bench/ratios.svg. Needs nothing
+# outside the repository (bench/peers/build.sh installs golang-go and Boost.Fiber if missing).
 #
 #   bench/compare.sh [BUILD_DIR] [WORKLOAD...]
 #
 #   BUILD_DIR   a configured or new build directory (default: the release preset, build/release)
 #   WORKLOAD    a subset of run.sh's rows (default: all)
-#   env         REPS=5 (runs per cell, median kept)  GORO_PEERS_DIR=../shared/peers
+#   env         REPS=5 (runs per cell, median kept)
+#               GORO_PEERS_DIR=bench/peers (another folder with the same build.sh and run.sh,
+#               e.g. the reference peers in ../shared/peers)
 #               SCALE=0 skips goro-scale; MICRO=1 also runs goro-micro at 1 and 2 workers
 #               OUT=docs/bench (where the raw files go)  MD=docs/benchmarks.md (the report)
 #
@@ -14,7 +17,7 @@
 # load average before and after goes into the report, so a noisy run is visible.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PEERS_DIR=$(cd "${GORO_PEERS_DIR:-$ROOT/../shared/peers}" && pwd)
+PEERS_DIR=$(cd "${GORO_PEERS_DIR:-$ROOT/bench/peers}" && pwd)
 OUT=${OUT:-$ROOT/docs/bench}
 REPS=${REPS:-5}
 MD=${MD:-$ROOT/docs/benchmarks.md}
@@ -25,12 +28,12 @@ if [ $# -gt 0 ] && { [[ "$1" == */* ]] || [ -d "$1" ]; }; then
   shift
   if [ ! -e "$BUILD/CMakeCache.txt" ]; then
     cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g -DNDEBUG" -DGORO_PEERS_DIR="$PEERS_DIR" >/dev/null
+      -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g -DNDEBUG" >/dev/null
   fi
   cmake --build "$BUILD" --target goro-bench goro-scale
 else
   BUILD=$ROOT/build/release
-  (cd "$ROOT" && cmake --preset release -DGORO_PEERS_DIR="$PEERS_DIR" >/dev/null &&
+  (cd "$ROOT" && cmake --preset release >/dev/null &&
     cmake --build --preset release --target goro-bench goro-scale)
 fi
 "$PEERS_DIR/build.sh"

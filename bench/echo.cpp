@@ -1,6 +1,6 @@
-// goro-echo ADDR: the TCP echo server of ../shared/peers/net (SPEC.md, "Network"), for
-// net/run.sh's comparison with Go's (`SERVER_goro=build/release/bench/goro-echo SERVERS="go goro"
-// ../shared/peers/net/run.sh`). As Go's netbench server: one goroutine per connection that
+// goro-echo ADDR: the TCP echo server of bench/peers/net (bench/peers/README.md, "net/"), for
+// its run.sh's comparison with Go's (`SERVER_goro=build/release/bench/goro-echo SERVERS="go goro"
+// bench/peers/net/run.sh`). As Go's netbench server: one goroutine per connection that
 // writes back every byte it reads, until the peer closes; prints "listening ADDR" once bound.
 // A connection's buffer is 8 KiB on its goroutine's stack (Go's server uses 64 KiB on the heap;
 // any size above a message's serves the same: every read returns what has arrived).

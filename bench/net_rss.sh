@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/net_rss.sh SERVER_CMD... : RSS per idle connection of an echo server (the CLI of
-# ../shared/peers/net: the command gets 127.0.0.1:PORT as its last argument). Opens N idle
+# bench/peers/net/run.sh: the command gets 127.0.0.1:PORT as its last argument). Opens N idle
 # connections (each has made one round trip) from tests' net_clients_prog, and reports the
 # server's RSS before and with them, and the difference per connection.
 # env: N=10000  CLIENTS=build/release/tests/net_clients_prog

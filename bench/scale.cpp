@@ -8,7 +8,7 @@
 //
 // Each point runs in its own process because stacks are pooled: a second point in the same
 // process would reuse memory the first one already touched, and its RSS growth would read 0.
-// RSS is the current resident set from /proc/self/statm (rss_per_g_b) and, as SPEC.md's idle
+// RSS is the current resident set from /proc/self/statm (rss_per_g_b) and, as the peers' idle
 // workload does, the peak RSS growth from getrusage (maxrss_per_g_b).
 #include <sys/resource.h>
 #include <unistd.h>
