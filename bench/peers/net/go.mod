@@ -1,0 +1,3 @@
+module goro-netbench
+
+go 1.19
