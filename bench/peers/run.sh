@@ -5,6 +5,7 @@
 #
 #   bench/peers/run.sh [WORKLOAD|ROW...]      (default: every row)
 #   env  REPS=3  PEERS="go go1 fiber fiber1"  RAW=/tmp/peers-raw.txt  PEERS_BIN (see build.sh)
+#        NDIV=1 divides every N (NDIV=100: a smoke run of a few seconds, nothing to quote)
 #        PEER_<name>=<command prefix>  adds a peer that runs Go's N, e.g.
 #        PEER_goro=build/release/bench/goro-bench PEERS="go goro" bench/peers/run.sh spsc
 #
@@ -18,6 +19,7 @@ export PEERS_BIN=${PEERS_BIN:-$here/../../build/peers}
 "$here/build.sh" >/dev/null || exit 1
 BIN=$(cd "$PEERS_BIN" && pwd)
 REPS=${REPS:-3}
+NDIV=${NDIV:-1}
 PEERS=${PEERS:-go go1 fiber fiber1}
 RAW=${RAW:-/tmp/peers-raw.txt}
 : >"$RAW"
@@ -79,6 +81,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
       n=$ngo
       [[ $p == fiber* ]] && n=$nfiber
       [ "$n" != - ] || continue
+      n=$(((n + NDIV - 1) / NDIV))
       [ "${samples[$row|$p|ns]:-}" != FAIL ] || continue
       # shellcheck disable=SC2046  # the prefix is a command line on purpose
       if ! line=$(timeout 300 $(prefix "$p") "$wl" "$n" 2>>"$RAW.err") || [ -z "$line" ]; then

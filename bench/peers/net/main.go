@@ -1,5 +1,5 @@
 // Command netbench is the TCP echo peer and load client of goro's own benchmarks. It is
-// written from the peers' spec (SPEC.md, "Network: TCP echo") and kept in step with
+// written from the peers' spec (bench/peers/README.md, "net/") and kept in step with
 // ../shared/peers by bench/peers/check.sh.
 //
 //	netbench server ADDR

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# TCP echo comparison (SPEC.md, "Network: TCP echo"): the same netbench client drives every
+# TCP echo comparison (bench/peers/README.md, "net/"): the same netbench client drives every
 # server, and the table gives, per mode and connection count, each server's ops/s, p99
 # latency and CPU time per op.
 #
