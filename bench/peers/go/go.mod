@@ -1,0 +1,3 @@
+module goro-gobench
+
+go 1.19
