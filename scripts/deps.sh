@@ -11,6 +11,7 @@ goro_deps=(
   clang-tidy-14                  # scripts/tidy.sh (a phase of .ci/run)
   clang-19 libc++-19-dev libc++abi-19-dev  # the clang-libcxx preset (with googletest's sources)
   gdb valgrind                   # tests/gdb (tools/goro-gdb.py), tests/valgrind (and valgrind.h)
+  golang-go libboost-fiber-dev libboost-context-dev  # bench/peers (Go and Boost.Fiber peers)
 )
 
 goro_install_deps() {

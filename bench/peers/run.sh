@@ -71,7 +71,8 @@ failed=0
 while read -r row wl ngo nfiber; do
   [ -n "$row" ] || continue
   if (($#)) && [[ " $* " != *" $row "* && " $* " != *" $wl "* ]]; then continue; fi
-  selected+=("$row $wl $ngo $nfiber")
+  div() { if [ "$1" = - ]; then echo -; else echo $((($1 + NDIV - 1) / NDIV)); fi; }
+  selected+=("$row $wl $(div "$ngo") $(div "$nfiber")")
 done <<<"$rows"
 
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -81,7 +82,6 @@ for ((rep = 1; rep <= REPS; rep++)); do
       n=$ngo
       [[ $p == fiber* ]] && n=$nfiber
       [ "$n" != - ] || continue
-      n=$(((n + NDIV - 1) / NDIV))
       [ "${samples[$row|$p|ns]:-}" != FAIL ] || continue
       # shellcheck disable=SC2046  # the prefix is a command line on purpose
       if ! line=$(timeout 300 $(prefix "$p") "$wl" "$n" 2>>"$RAW.err") || [ -z "$line" ]; then
