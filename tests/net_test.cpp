@@ -123,8 +123,11 @@ class echo_server {
         conns_.add(1);
         goro::go([this, buf, c = std::move(c)]() mutable {
           done_guard d2(conns_);
+          // The connection moves to a local, closed before d2's done(): a capture would be
+          // closed with the closure, after the body, and stop() could see it still open.
+          gnet::conn mine = std::move(c);
           std::vector<char> b(buf);
-          while (std::size_t n = c.read(b.data(), b.size())) c.write(b.data(), n);
+          while (std::size_t n = mine.read(b.data(), b.size())) mine.write(b.data(), n);
         });
       }
     });

@@ -3,10 +3,11 @@
 # never drift: for every workload and peer configuration both programs must print the same
 # result line (the same keys in the same order, the same effective N) and their median
 # ns_per_op must agree within TOL; the echo servers and load clients are checked likewise,
-# each client against each server (our client may print more fields than theirs). Runs alternate ours / theirs, REPS times each.
+# each client against each server (our client may print more fields than theirs). Runs
+# alternate ours / theirs, REPS times each (the echo pairs half as often).
 #
 #   bench/peers/check.sh [WORKLOAD...]
-#   env  SHARED=<repo>/../shared/peers  REPS=5  TOL=1.25 (ratio ours/theirs allowed either way)
+#   env  SHARED=<repo>/../shared/peers  REPS=7  TOL=1.25 (ratio ours/theirs allowed either way)
 #        SCALE=10 (N is run.sh's N divided by SCALE, to keep the check to a few minutes)
 #        NET=1 (0 skips the echo check)  MS=1000 (per echo run)
 # Exits 1 if a line differs in shape, a run fails or a ratio is out of bounds; prints the table.
@@ -16,7 +17,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SHARED=${SHARED:-$here/../../../shared/peers}
 [ -e "$SHARED/SPEC.md" ] || { echo "check.sh: no reference peers at $SHARED (set SHARED)" >&2; exit 2; }
 SHARED=$(cd "$SHARED" && pwd)
-REPS=${REPS:-5} TOL=${TOL:-1.25} SCALE=${SCALE:-10} NET=${NET:-1} MS=${MS:-1000}
+REPS=${REPS:-7} TOL=${TOL:-1.25} SCALE=${SCALE:-10} NET=${NET:-1} MS=${MS:-1000}
 export PEERS_BIN=${PEERS_BIN:-$here/../../build/peers}
 "$here/build.sh" >/dev/null || exit 1
 OURS=$(cd "$PEERS_BIN" && pwd)
@@ -91,13 +92,15 @@ done <<<"$cases"
 # at 16, the server on one processor. Compares the ops/s of ours against theirs per pairing.
 if [ "$NET" != 0 ] && { (($# == 0)) || [[ " $* " == *" net "* ]]; }; then
   ulimit -n 65536 2>/dev/null || true
-  port=$((30000 + RANDOM % 20000))
+  port=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768-)
+  pin_s=() pin_c=()
+  if (($(nproc) >= 2)); then pin_s=(taskset -c 0) pin_c=(taskset -c 1); fi  # as net/run.sh
   echo_run() {  # server-bin client-bin conns mode -> client's line
     port=$((port + 1))
-    env GOMAXPROCS=1 "$1" server "127.0.0.1:$port" >/dev/null 2>&1 &
+    env GOMAXPROCS=1 "${pin_s[@]}" "$1" server "127.0.0.1:$port" >/dev/null 2>&1 &
     local spid=$!
     for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-    env GOMAXPROCS=1 "$2" client "127.0.0.1:$port" "$3" 512 "$MS" "$4"
+    env GOMAXPROCS=1 "${pin_c[@]}" "$2" client "127.0.0.1:$port" "$3" 512 "$MS" "$4"
     local rc=$?
     kill "$spid" 2>/dev/null
     wait "$spid" 2>/dev/null

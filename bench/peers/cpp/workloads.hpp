@@ -28,7 +28,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -126,8 +125,11 @@ struct workloads {
       wg.done();
     });
     R::go([&] {
-      i64 v = 0;
-      while (c.recv(v)) in_order &= v == got++;
+      i64 v = 0, seen = 0;
+      bool good = true;
+      while (c.recv(v)) good &= v == seen++;
+      got = seen;
+      in_order = good;
       wg.done();
     });
     wg.wait();
@@ -233,11 +235,15 @@ struct workloads {
     });
     R::go([&] {
       typename R::template select2<i64> sel(a, b);
+      std::array<i64, 2> seen{0, 0};
+      bool good = true;
       i64 v = 0;
       for (int i = sel.recv(v); i >= 0; i = sel.recv(v)) {
         auto which = static_cast<std::size_t>(i);
-        in_order &= v == static_cast<i64>(which) * h + got[which]++;
+        good &= v == static_cast<i64>(which) * h + seen[which]++;
       }
+      got = seen;
+      in_order = good;
       wg.done();
     });
     wg.wait();
@@ -295,26 +301,26 @@ struct workloads {
   // tail and appends a filter for it. After the timed region main closes the tail, and the
   // chain unwinds: a filter whose send fails closes its input, the generator stops likewise.
   static outcome sieve(i64 n) {
-    std::vector<std::unique_ptr<chan<i64>>> links;
+    std::vector<chan<i64>> links;  // reserved: a filter's pointers into it stay valid
     links.reserve(static_cast<std::size_t>(n) + 1);
-    links.push_back(std::make_unique<chan<i64>>(0));
+    links.emplace_back(0);
     typename R::wait_group chain;
     std::vector<i64> primes;
     primes.reserve(static_cast<std::size_t>(n));
     chain.add(static_cast<int>(n) + 1);
     stopwatch t;
-    R::go([&, out = links.back().get()] {
+    R::go([&, out = &links.back()] {
       for (i64 i = 2; out->send(i); i++) {
       }
       chain.done();
     });
     for (i64 i = 0; i < n; i++) {
       i64 p = 0;
-      links.back()->recv(p);
+      links.back().recv(p);
       primes.push_back(p);
-      chan<i64>* in = links.back().get();
-      links.push_back(std::make_unique<chan<i64>>(0));
-      R::go([&, in, out = links.back().get(), p] {
+      chan<i64>* in = &links.back();
+      links.emplace_back(0);
+      R::go([&, in, out = &links.back(), p] {
         for (i64 v = 0; in->recv(v);) {
           if (v % p != 0 && !out->send(v)) break;
         }
@@ -323,7 +329,7 @@ struct workloads {
       });
     }
     const double ns = t.ns();
-    links.back()->close();
+    links.back().close();
     chain.wait();
     std::vector<i64> want;
     for (i64 v = 2; static_cast<i64>(want.size()) < n; v++) {
