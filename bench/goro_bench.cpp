@@ -166,26 +166,12 @@ outcome syscall_raw(i64 n) {
 
 // blocking: N goroutines each make 10 calls that block their thread for 1 ms (nanosleep).
 outcome blocking_calls(i64 n) {
-  goro::wait_group wg;
-  std::atomic<i64> calls{0};
-  wg.add(static_cast<int>(n));
-  stopwatch t;
-  for (i64 i = 0; i < n; i++) {
-    goro::go([&] {
-      for (int r = 0; r < 10; r++) {
-        goro::blocking([] {
-          timespec ts{0, 1'000'000};
-          nanosleep(&ts, nullptr);
-        });
-        calls.fetch_add(1);
-      }
-      wg.done();
+  return peers::workloads<goro_rt>::ten_each(n, "blocking", "missing calls or under 10 ms", [] {
+    goro::blocking([] {
+      timespec ts{0, 1'000'000};
+      nanosleep(&ts, nullptr);
     });
-  }
-  wg.wait();
-  double ns = t.ns();
-  require(calls.load() == 10 * n && ns >= 10e6, "blocking", "missing calls or under 10 ms");
-  return {n, ns, peers::fields(" wall_ms=%.2f vs_ideal=%.2f", ns / 1e6, ns / 10e6)};
+  });
 }
 
 // hog: 2 x max_procs goroutines compute without ever entering the scheduler while one more

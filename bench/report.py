@@ -539,6 +539,16 @@ def scale_section(blocks, out, svg_path=None, svg_rel=None):
         out.append("")
 
 
+def include_md(path, out):
+    """Appends the hand-written markdown file at path, if there is one; says whether it was."""
+    if not os.path.exists(path):
+        return False
+    with open(path) as f:
+        out.append(f.read().rstrip("\n"))
+    out.append("")
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -625,21 +635,12 @@ def main():
     os_section(d, parse_os(os.path.join(a.dir, "os.txt")), out)
     # gomicro.md, where present, is a later rerun of that comparison written up by hand; it
     # stands instead of the section generated from gomicro.txt.
-    gomicro_md = os.path.join(a.dir, "gomicro.md")
-    if os.path.exists(gomicro_md):
-        with open(gomicro_md) as f:
-            out.append(f.read().rstrip("\n"))
-        out.append("")
-    else:
+    if not include_md(os.path.join(a.dir, "gomicro.md"), out):
         gomicro_section(parse_gomicro(os.path.join(a.dir, "gomicro.txt")), out)
     # Hand-written sections measured by other scripts (bench/peers/net/run.sh, the shared
     # build's goro-micro), included verbatim.
     for extra in ("net.md", "shared.md"):
-        path = os.path.join(a.dir, extra)
-        if os.path.exists(path):
-            with open(path) as f:
-                out.append(f.read().rstrip("\n"))
-            out.append("")
+        include_md(os.path.join(a.dir, extra), out)
     scale_svg_path = os.path.join(os.path.dirname(os.path.abspath(svg)), "scale.svg")
     scale_section(parse_scale(os.path.join(a.dir, "scale.txt")), out, scale_svg_path,
                   os.path.relpath(scale_svg_path, os.path.dirname(os.path.abspath(a.out))))
@@ -652,11 +653,7 @@ def main():
             out.extend(line.rstrip("\n") for line in f)
         out.append("```")
         out.append("")
-    notes = os.path.join(a.dir, "notes.md")
-    if os.path.exists(notes):
-        with open(notes) as f:
-            out.append(f.read().rstrip("\n"))
-        out.append("")
+    include_md(os.path.join(a.dir, "notes.md"), out)
     with open(a.out, "w") as f:
         f.write("\n".join(out) + "\n")
 

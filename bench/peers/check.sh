@@ -45,7 +45,11 @@ hog       200       go:GOMAXPROCS=2
 prog() { case $1 in go) echo gobench ;; fiber) echo fiberbench ;; esac; }
 keys() { tr ' ' '\n' <<<"$1" | sed -n 's/=.*//p' | tr '\n' ' '; }
 # covers A B: every key of line B is in line A (a line may add fields; readers go by key)
-covers() { local k; for k in $(keys "$2"); do [[ " $(keys "$1") " == *" $k "* ]] || return 1; done; }
+covers() {
+  local k have
+  have=" $(keys "$1") "
+  for k in $(keys "$2"); do [[ $have == *" $k "* ]] || return 1; done
+}
 get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 median() { sort -g | awk 'NF {v[++n] = $1} END {print n ? v[int((n + 1) / 2)] : "-"}'; }
 within() { awk -v r="$1" -v t="$TOL" 'BEGIN {exit !(r <= t && r >= 1 / t)}'; }

@@ -154,12 +154,7 @@ int main(int argc, char** argv) {
   const bool shared = sched_env != nullptr && std::strcmp(sched_env, "shared") == 0;
   const char* sched = threads == 1 ? "round_robin" : shared ? "shared_work" : "work_stealing";
 
-  // A usage error must not wait for scheduler threads: check the command line first.
   const std::vector<peers::workload> table = peers::channel_workloads<fiber_rt>();
-  bool known = false;
-  for (const peers::workload& w : table) known |= argc >= 2 && std::strcmp(argv[1], w.name) == 0;
-  if (!known || argc > 3) return peers::main(argc, argv, table, "");
-
   helpers_gate gate;
   std::vector<std::thread> helpers;
   if (threads > 1) {

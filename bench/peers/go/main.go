@@ -419,23 +419,28 @@ func wallFields(wall, ideal time.Duration) string {
 
 // timers: N goroutines each sleep 1 ms ten times. Checks 10*N sleeps and wall >= 10 ms.
 func timers(n int64) result {
+	return tenEach(n, "timers", "sleeps missing or under 10 ms", func() { time.Sleep(time.Millisecond) })
+}
+
+// tenEach runs N goroutines that each call op, a 1 ms wait of some kind, ten times; it checks
+// 10*N calls and a wall time of at least 10 ms and reports wall_ms and vs_ideal against 10 ms.
+func tenEach(n int64, name, what string, op func()) result {
 	var wg sync.WaitGroup
-	var sleeps int64
+	var calls int64
 	wg.Add(int(n))
 	start := time.Now()
 	for i := int64(0); i < n; i++ {
 		go func() {
 			defer wg.Done()
 			for r := 0; r < 10; r++ {
-				time.Sleep(time.Millisecond)
-				atomic.AddInt64(&sleeps, 1)
+				op()
+				atomic.AddInt64(&calls, 1)
 			}
 		}()
 	}
 	wg.Wait()
 	wall := time.Since(start)
-	require(atomic.LoadInt64(&sleeps) == 10*n && wall >= 10*time.Millisecond, "timers",
-		"sleeps missing or under 10 ms")
+	require(atomic.LoadInt64(&calls) == 10*n && wall >= 10*time.Millisecond, name, what)
 	return result{n, wall, wallFields(wall, 10*time.Millisecond)}
 }
 
@@ -472,26 +477,11 @@ func syscallShort(n int64) result {
 
 // blocking: N goroutines each block their thread in nanosleep(1 ms) ten times.
 func blocking(n int64) result {
-	var wg sync.WaitGroup
-	var calls int64
-	wg.Add(int(n))
-	start := time.Now()
-	for i := int64(0); i < n; i++ {
-		go func() {
-			defer wg.Done()
-			for r := 0; r < 10; r++ {
-				ts := syscall.Timespec{Nsec: 1_000_000}
-				for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
-				}
-				atomic.AddInt64(&calls, 1)
-			}
-		}()
-	}
-	wg.Wait()
-	wall := time.Since(start)
-	require(atomic.LoadInt64(&calls) == 10*n && wall >= 10*time.Millisecond, "blocking",
-		"missing calls or under 10 ms")
-	return result{n, wall, wallFields(wall, 10*time.Millisecond)}
+	return tenEach(n, "blocking", "missing calls or under 10 ms", func() {
+		ts := syscall.Timespec{Nsec: 1_000_000}
+		for syscall.Nanosleep(&ts, &ts) == syscall.EINTR {
+		}
+	})
 }
 
 // hog: 2*P goroutines compute without blocking while one more sleeps 1 ms N times; timed
