@@ -3,6 +3,12 @@
 // can (a read that returns the message, a write, and a share of one epoll_wait), so its CPU per
 // op is what the kernel costs. goro-echo and Go's server pay that plus their own work; the
 // difference between them can only come out of what is above this floor. IPv4 "HOST:PORT" only.
+//
+// `raw-echo --idle-thread ADDR` starts a second thread that only sleeps. The same loop then
+// pays what the kernel charges any process with more than one thread: each system call on a
+// descriptor takes and drops a reference to its file (a single-threaded process skips both),
+// and glibc's read and send arm their cancellation points. It is the floor for a server that
+// has a runtime's second thread (goro's monitor, Go's sysmon).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,6 +23,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -50,11 +58,17 @@ struct conn_state {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: raw-echo HOST:PORT\n");
+  const bool idle_thread = argc == 3 && std::string_view(argv[1]) == "--idle-thread";
+  if (argc != 2 && !idle_thread) {
+    std::fprintf(stderr, "usage: raw-echo [--idle-thread] HOST:PORT\n");
     return 2;
   }
-  const std::string addr = argv[1];
+  const std::string addr = argv[argc - 1];
+  if (idle_thread) {
+    std::thread([] {
+      for (;;) pause();  // never woken: a signal that ends the process ends it
+    }).detach();
+  }
   const auto colon = addr.rfind(':');
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
