@@ -269,6 +269,11 @@ int netpoll(std::int64_t until, parker** out, int max) noexcept {
   for (int i = 0; i < n; i++) {
     const std::uint64_t data = evs[i].data.u64;
     if (data == kBreakData) {
+      // Only a poll that could have blocked consumes a break (Go's netpoll does the same): a
+      // non-blocking one, called while nobody seemed to block, may run beside a worker that has
+      // just begun to, and the break meant for that worker must stay reported (the eventfd is
+      // level-triggered) until that worker's epoll_wait returns with it.
+      if (until == 0) continue;
       std::uint64_t v;
       [[maybe_unused]] ssize_t r = read(p.evfd, &v, sizeof v);
       // After the drain: a break requested from now on writes again.

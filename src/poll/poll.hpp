@@ -120,7 +120,9 @@ parker* pd_unblock(poll_desc* pd, poll_mode mode) noexcept;
 // Waits in epoll_wait until `until` (steady ns; 0: do not block; kNever: no limit), an event, or
 // netpoll_break(); delivers each event to its descriptor's slots and stores in out[] the
 // parkers to wake (at most `max`, which must be >= kPollBatch * 2). Returns how many. Never
-// blocks if the poller does not exist yet. Several threads may call it at once.
+// blocks if the poller does not exist yet. Several threads may call it at once. Only a call
+// that may block (until != 0) consumes a netpoll_break(): a non-blocking one leaves it for the
+// thread blocked in epoll_wait, or for the next one to block.
 inline constexpr int kPollBatch = 128;
 int netpoll(std::int64_t until, parker** out, int max) noexcept;
 // Makes a blocked (or the next) netpoll() return early: one eventfd write, skipped while one is
