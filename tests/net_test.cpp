@@ -522,6 +522,18 @@ TEST_F(net, BadInputGivesGoTextsAndLeaksNothing) {
     gnet::listener ln = gnet::listen("tcp", "127.0.0.1:0");
     EXPECT_EQ(what_of([&] { gnet::listen("tcp", ln.addr()); }),
               "listen tcp " + ln.addr() + ": bind: address already in use");
+    // With no host, Go's error shows the port alone (its address has no IP), on every
+    // interface's socket as on a datagram one; the listener's own addr() is the bound one.
+    gnet::listener any = gnet::listen("tcp", ":0");
+    const std::string port = any.addr().substr(any.addr().rfind(':') + 1);
+    EXPECT_EQ(what_of([&] { gnet::listen("tcp", ":" + port); }),
+              "listen tcp :" + port + ": bind: address already in use");
+    gnet::packet_conn pany = gnet::listen_packet("udp", ":0");
+    const std::string pport = pany.local_addr().substr(pany.local_addr().rfind(':') + 1);
+    EXPECT_EQ(what_of([&] { gnet::listen_packet("udp", ":" + pport); }),
+              "listen udp :" + pport + ": bind: address already in use");
+    pany.close();
+    any.close();
     ln.close();
     EXPECT_EQ(open_fds(), fds);
   });
@@ -609,6 +621,14 @@ TEST_F(net, UdpRoundTrip) {
               "read udp4 " + b.local_addr() + ": i/o timeout");
     b.close();
     EXPECT_EQ(error_of([&] { b.read_from(buf, sizeof buf); }).code(), gnet::errc::closed);
+    // write_to's errors show the destination, as Go's WriteTo: LOCAL->TO.
+    a.set_write_deadline(std::chrono::steady_clock::now() - 1ms);
+    EXPECT_EQ(what_of([&] { a.write_to("x", 1, "127.0.0.1:9"); }),
+              "write udp " + a.local_addr() + "->127.0.0.1:9: i/o timeout");
+    const std::string a_addr = a.local_addr();
+    a.close();
+    EXPECT_EQ(what_of([&] { a.write_to("x", 1, "127.0.0.1:9"); }),
+              "write udp " + a_addr + "->127.0.0.1:9: use of closed network connection");
   });
 }
 
@@ -707,6 +727,8 @@ TEST_F(net, AcceptBacksOffOnEMFILE) {
   goro::run([] {
     gnet::listener ln = gnet::listen("tcp", "127.0.0.1:0");
     gnet::conn c = gnet::dial("tcp", ln.addr());  // waits in the backlog
+    gnet::listener ln2 = gnet::listen("tcp", "127.0.0.1:0");
+    gnet::conn c2 = gnet::dial("tcp", ln2.addr());
     rlimit old{};
     ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &old), 0);
     // Every descriptor number below the limit is taken: fill the holes with placeholders.
@@ -726,6 +748,16 @@ TEST_F(net, AcceptBacksOffOnEMFILE) {
       got.send(static_cast<bool>(ln.accept()));
     });
     goro_test::wait_until_parked(*id.recv(), "sleep");  // backing off, not ended
+    // close() ends a back-off too (within a step of it), with the closed error.
+    auto err = goro::make_chan<std::string>(1);
+    goro::go([&] {
+      id.send(goro::goroutine_id());
+      err.send(what_of([&] { ln2.accept(); }));
+    });
+    goro_test::wait_until_parked(*id.recv(), "sleep");
+    const std::string ln2_addr = ln2.addr();
+    ln2.close();
+    EXPECT_EQ(err.recv(), "accept tcp " + ln2_addr + ": use of closed network connection");
     for (int fd : fillers) close(fd);
     ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &old), 0);
     EXPECT_EQ(got.recv(), std::optional<bool>(true));

@@ -163,7 +163,8 @@ class listener {
 
   // Waits for the next connection. EMFILE, ENFILE, ENOBUFS and ENOMEM do not end the listener:
   // accept backs off (5 ms doubling to 1 s, as Go's http.Server) and tries again, with a line
-  // on stderr the first time. After close() or at the deadline it throws error.
+  // on stderr the first time. After close() or at the deadline it throws error (during a
+  // back-off, within 5 ms of either).
   conn accept(goro::source_location where = goro::source_location::current());
   // Idempotent, from anywhere; wakes a blocked accept. A Unix listener removes the socket file
   // it created.

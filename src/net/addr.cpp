@@ -175,6 +175,15 @@ std::string format_addr(const sockaddr_any& a) {
   }
 }
 
+std::string format_listen_addr(const sockaddr_any& a, std::string_view address) {
+  if (address.empty() || address.front() != ':') return format_addr(a);
+  const int f = a.u.sa.sa_family;
+  const std::uint16_t port = f == AF_INET    ? a.u.in4.sin_port
+                             : f == AF_INET6 ? a.u.in6.sin6_port
+                                             : std::uint16_t{0};
+  return ":" + std::to_string(ntohs(port));
+}
+
 std::string local_name(int fd) {
   sockaddr_any a;
   a.len = sizeof a.u;

@@ -16,7 +16,9 @@ using goro::detail::poll_mode;
 
 netfd::netfd(int fd, const netinfo& n, goro::detail::poll_desc* p, std::string laddr,
              std::string raddr) noexcept
-    : sysfd(fd), net(n), pd(p), laddr_(std::move(laddr)), raddr_(std::move(raddr)) {}
+    : sysfd(fd), net(n), pd(p), laddr_(std::move(laddr)), raddr_(std::move(raddr)) {
+  destroyed_.add(1);  // destroy() is its done()
+}
 
 netfd* netfd::make(int fd, const netinfo& n, std::string laddr, std::string raddr, const char* op) {
   goro::detail::poll_desc* p = goro::detail::io_register(fd);
@@ -53,14 +55,19 @@ void netfd::release() noexcept {
 }
 
 void netfd::close() noexcept {
+  closers_.fetch_add(1, std::memory_order_seq_cst);
   // acq_rel: one first closer; later ones (and their callers) see its effects.
-  if (close_begun_.exchange(true, std::memory_order_acq_rel)) return;
-  destroyed_.add(1);  // before kClosed: destroy(), which can only follow kClosed, is its done()
-  if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
-  std::uint64_t v = state_.fetch_or(kClosed, std::memory_order_seq_cst) | kClosed;
-  goro::detail::io_evict(pd);
-  if (v == kClosed && state_.compare_exchange_strong(v, kClosed | kDestroyed)) destroy();
+  if (!close_begun_.exchange(true, std::memory_order_acq_rel)) {
+    if (!unlink_path.empty()) ::unlink(unlink_path.c_str());
+    // kClosed and a reference of our own at once: a call that lets go of the last other
+    // reference now cannot destroy (and free pd's record for the next socket) before the
+    // eviction below is done; our release() destroys if it is the last.
+    state_.fetch_add(kClosed + 1, std::memory_order_seq_cst);
+    goro::detail::io_evict(pd);
+    release();
+  }
   destroyed_.wait();
+  closers_.fetch_sub(1, std::memory_order_seq_cst);  // our last touch of *this
 }
 
 void netfd::destroy() noexcept {
@@ -69,21 +76,22 @@ void netfd::destroy() noexcept {
   destroyed_.done();
 }
 
-void netfd::throw_closed(const char* op) const {
-  throw_net(errc::closed, op, net.name, laddr_, raddr_);
+void netfd::throw_closed(const char* op, const std::string* to) const {
+  throw_net(errc::closed, op, net.name, laddr_, to ? *to : raddr_);
 }
 
-void netfd::fail_unless_ready(io_result r, const char* op) const {
-  if (r == io_result::closed) throw_closed(op);
-  if (r == io_result::timeout) throw_net(errc::timeout, op, net.name, laddr_, raddr_);
+void netfd::fail_unless_ready(io_result r, const char* op, const std::string* to) const {
+  if (r == io_result::closed) throw_closed(op, to);
+  if (r == io_result::timeout) throw_net(errc::timeout, op, net.name, laddr_, to ? *to : raddr_);
 }
 
-void netfd::check(poll_mode mode, const char* op) {
-  fail_unless_ready(goro::detail::io_check(pd, mode), op);
+void netfd::check(poll_mode mode, const char* op, const std::string* to) {
+  fail_unless_ready(goro::detail::io_check(pd, mode), op, to);
 }
 
-void netfd::wait(poll_mode mode, const char* op, const goro::source_location& where) {
-  fail_unless_ready(goro::detail::io_wait(pd, mode, where), op);
+void netfd::wait(poll_mode mode, const char* op, const goro::source_location& where,
+                 const std::string* to) {
+  fail_unless_ready(goro::detail::io_wait(pd, mode, where), op, to);
 }
 
 void netfd::set_deadline(poll_mode mode, time_point t) {
@@ -95,11 +103,11 @@ void netfd::set_deadline(poll_mode mode, time_point t) {
   goro::detail::io_set_deadline(pd, mode, when);
 }
 
-fd_ref::fd_ref(netfd* f, const char* op) : f_(f) {
+fd_ref::fd_ref(netfd* f, const char* op, const std::string* to) : f_(f) {
   if (!f)
     throw error(std::make_error_code(std::errc::invalid_argument), op, {}, {}, {},
                 errno_text(EINVAL));
-  if (!f->acquire()) f->throw_closed(op);
+  if (!f->acquire()) f->throw_closed(op, to);
 }
 
 void set_deadlines(netfd* f, time_point t, bool read, bool write) {

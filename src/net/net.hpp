@@ -7,10 +7,15 @@
 // its fdMutex):
 //  - Every call on a socket holds a reference from before its first use of the descriptor or
 //    the registration until after its last (acquire()/release(), a ref guard). close() marks
-//    the state closed (no new reference is given from then on) and evicts the waiters; the
-//    reference count's last holder (close() itself if no call is in progress) deregisters and
-//    closes the descriptor, exactly once (the kDestroyed bit, won by a CAS). close() waits for
-//    that, as Go's Close does, so a port or a descriptor number is free again when it returns.
+//    the state closed (no new reference is given from then on) and, holding a reference of its
+//    own meanwhile, evicts the waiters: the registration it evicts is still this socket's (a
+//    destroy before the eviction would free the record for the next socket). The reference
+//    count's last holder deregisters and closes the descriptor, exactly once (the kDestroyed
+//    bit, won by a CAS). Every close() waits for that, as Go's Close does, so a port or a
+//    descriptor number is free again when it returns.
+//  - The owner's destructor (drop()) frees the netfd only after every close() in progress has
+//    returned (closers_): the usual way to stop a connection is another goroutine's close(),
+//    which may still be inside the netfd when the woken owner ends.
 //  - At most one wait per direction (src/io's rule): reads are serialised by rmu, writes by
 //    wmu, each taken after the reference (so close() wakes the holder, which releases it).
 //  - The addresses are set when the netfd is made and never change.
@@ -23,6 +28,7 @@
 #include <atomic>
 #include <cstdint>
 #include <goro/net.hpp>
+#include <goro/runtime.hpp>
 #include <goro/sync.hpp>
 #include <string>
 #include <string_view>
@@ -67,6 +73,9 @@ netinfo parse_network(std::string_view network, const char* op, bool packet);
 // "127.0.0.1:80", "[::1]:80" (an IPv4-mapped address prints as IPv4), a Unix path ("@name" for
 // an abstract one), "" for an unnamed Unix socket.
 std::string format_addr(const sockaddr_any& a);
+// The address a listen's errors show, as Go's: ":PORT" when `address` named no host (Go's
+// address has no IP then), else format_addr(a). The listener's addr() is the bound one.
+std::string format_listen_addr(const sockaddr_any& a, std::string_view address);
 // The socket's own address (getsockname), formatted; "" if the kernel will not say.
 std::string local_name(int fd);
 
@@ -107,22 +116,29 @@ class netfd {
   // A reference for one call; false (and none taken) once close() has begun.
   bool acquire() noexcept;
   void release() noexcept;
-  // Idempotent: the first call wakes every wait on the socket, unlinks unlink_path if set, and
-  // returns once the descriptor is closed (when the last call using it has let go).
+  // Idempotent: the first call wakes every wait on the socket and unlinks unlink_path if set;
+  // every call returns once the descriptor is closed (when the last call using it has let go).
   void close() noexcept;
+  // Whether a close() is still running (drop() waits for none before it frees the netfd).
+  bool closing_in_progress() const noexcept {
+    return closers_.load(std::memory_order_seq_cst) != 0;
+  }
 
   // Waits for mode's readiness after the non-blocking call said EAGAIN; throws the closed or
-  // timeout error for op when that ends the wait instead.
-  void wait(goro::detail::poll_mode mode, const char* op, const goro::source_location& where);
+  // timeout error for op when that ends the wait instead. `to`, where given, is the address
+  // the error shows instead of the socket's remote one (an unconnected socket's write_to).
+  void wait(goro::detail::poll_mode mode, const char* op, const goro::source_location& where,
+            const std::string* to = nullptr);
   // Go's prepareRead/prepareWrite: throws at once if the socket is closed or mode's deadline
   // has passed, before the system call is tried.
-  void check(goro::detail::poll_mode mode, const char* op);
+  void check(goro::detail::poll_mode mode, const char* op, const std::string* to = nullptr);
   // Sets mode's deadline: t == time_point{} clears it (the caller holds a reference).
   void set_deadline(goro::detail::poll_mode mode, time_point t);
 
-  [[noreturn]] void throw_closed(const char* op) const;
+  [[noreturn]] void throw_closed(const char* op, const std::string* to = nullptr) const;
   // Throws the closed or timeout error for op unless r is ready.
-  void fail_unless_ready(goro::detail::io_result r, const char* op) const;
+  void fail_unless_ready(goro::detail::io_result r, const char* op,
+                         const std::string* to = nullptr) const;
   // The source and address Go's error texts show for op on this socket: a connected socket's
   // "read"/"write" show local->remote, a listener's "accept" or an unconnected datagram socket's
   // calls show the local address alone.
@@ -158,15 +174,19 @@ class netfd {
   // after kClosed, and the count's last release finds kClosed).
   std::atomic<std::uint64_t> state_{0};
   std::atomic<bool> close_begun_{false};  // the first close() wins it (acq_rel exchange)
-  goro::wait_group destroyed_;            // close() waits on it; destroy() is its done()
+  // close() calls between their entry and their last touch of *this (seq_cst, read by drop()).
+  std::atomic<std::uint32_t> closers_{0};
+  // At 1 from construction; destroy() is its done(), every close() waits on it. Its done() is
+  // its last touch of its memory, so the netfd may be freed once wait() has returned.
+  goro::wait_group destroyed_;
   const std::string laddr_, raddr_;
 };
 
-// One call's reference: throws the closed error for op if close() has begun, or EINVAL
-// ("OP: invalid argument") on an object that holds no socket.
+// One call's reference: throws the closed error for op (showing `to`, as netfd::wait) if
+// close() has begun, or EINVAL ("OP: invalid argument") on an object that holds no socket.
 class fd_ref {
  public:
-  fd_ref(netfd* f, const char* op);
+  fd_ref(netfd* f, const char* op, const std::string* to = nullptr);
   fd_ref(const fd_ref&) = delete;
   fd_ref& operator=(const fd_ref&) = delete;
   ~fd_ref() { f_->release(); }
@@ -190,10 +210,13 @@ class GORO_SCOPED_CAPABILITY hold {
   goro::mutex& m_;
 };
 
-// The end of an owner (conn, listener, packet_conn): close, then free.
+// The end of an owner (conn, listener, packet_conn): close, wait until no other close() is
+// still inside the netfd (one that woke this owner may be between its wait and its return),
+// then free.
 inline void drop(netfd*& f) noexcept {
   if (!f) return;
   f->close();
+  while (f->closing_in_progress()) goro::yield();
   delete f;
   f = nullptr;
 }

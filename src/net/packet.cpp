@@ -77,22 +77,24 @@ std::size_t packet_conn::write_to(const void* buf, std::size_t n, std::string_vi
                 detail::errno_text(EINVAL));
   std::vector<sockaddr_any> addrs =
       detail::resolve(fd_->net, address, "write", goro::detail::kNever, nullptr, false);
-  fd_ref f(fd_, "write");
-  auto to =
-      std::find_if(addrs.begin(), addrs.end(), [&](sockaddr_any& a) { return fit(a, f->family); });
+  // family is set before the socket is shared and never changes: no reference needed yet.
+  auto to = std::find_if(addrs.begin(), addrs.end(),
+                         [&](sockaddr_any& a) { return fit(a, fd_->family); });
   if (to == addrs.end())
-    detail::throw_net(errc::no_suitable_address, "write", f->net.name, {}, {},
+    detail::throw_net(errc::no_suitable_address, "write", fd_->net.name, {}, {},
                       "address " + std::string(address) + ": no suitable address found");
+  // Go's WriteTo errors show the destination: "write udp LOCAL->TO: i/o timeout".
   const std::string shown = detail::format_addr(*to);
+  fd_ref f(fd_, "write", &shown);
   hold h(f->wmu, where);
-  f->check(poll_mode::write, "write");
+  f->check(poll_mode::write, "write", &shown);
   for (;;) {
     const ssize_t r = ::sendto(f->sysfd, buf, n, MSG_NOSIGNAL, &to->u.sa, to->len);
     if (r >= 0) return static_cast<std::size_t>(r);
     const int e = last_errno();
     if (e == EINTR) continue;
     if (e != EAGAIN) throw_sys(e, "write", f->net.name, f->laddr(), shown, "sendto");
-    f->wait(poll_mode::write, "write", where);
+    f->wait(poll_mode::write, "write", where, &shown);
   }
 }
 
@@ -114,7 +116,7 @@ packet_conn listen_packet(std::string_view network, std::string_view address) {
   std::vector<sockaddr_any> addrs =
       detail::resolve(n, address, "listen", goro::detail::kNever, nullptr, true);
   const sockaddr_any& a = addrs.front();
-  const std::string shown = detail::format_addr(a);
+  const std::string shown = detail::format_listen_addr(a, address);
   const int family = a.u.sa.sa_family;
   const int s = detail::new_socket(n, family, "listen", shown);
   if (::bind(s, &a.u.sa, a.len) != 0) {

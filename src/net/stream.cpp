@@ -169,6 +169,26 @@ listener& listener::operator=(listener&& o) noexcept {
 
 listener::~listener() { drop(fd_); }
 
+namespace {
+
+// accept's back-off: sleeps for `d` in steps of at most kBackoffStep, each followed by the
+// closed and deadline checks, so that close() (which waits for this call to let go) and the
+// deadline end it within a step. A wait on the descriptor would not do: it is the kernel's
+// backlog that is ready, and accept keeps failing until a descriptor is free.
+constexpr std::chrono::milliseconds kBackoffStep{5};
+
+void back_off(const fd_ref& f, std::chrono::milliseconds d, const goro::source_location& where) {
+  const auto until = std::chrono::steady_clock::now() + d;
+  for (;;) {
+    const auto left = until - std::chrono::steady_clock::now();
+    if (left <= std::chrono::steady_clock::duration::zero()) return;
+    goro::sleep_for(std::min<std::chrono::steady_clock::duration>(left, kBackoffStep), where);
+    f->check(poll_mode::read, "accept");
+  }
+}
+
+}  // namespace
+
 conn listener::accept(goro::source_location where) {
   fd_ref f(fd_, "accept");
   hold h(f->rmu, where);
@@ -203,9 +223,8 @@ conn listener::accept(goro::source_location where) {
                        "goro: net: accept %s %s: accept: %s; retrying (backing off up to 1s)\n",
                        f->net.name, f->laddr().c_str(), detail::errno_text(e).c_str());
         }
-        goro::sleep_for(backoff, where);
+        back_off(f, backoff, where);
         backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(1));
-        f->check(poll_mode::read, "accept");
         continue;
       default:
         throw_sys(e, "accept", f->net.name, {}, f->laddr(), "accept");
@@ -228,7 +247,7 @@ listener listen(std::string_view network, std::string_view address) {
       detail::resolve(n, address, "listen", goro::detail::kNever, nullptr, true);
   sockaddr_any a = addrs.front();
   const bool is_unix = n.family == AF_UNIX;
-  std::string shown = is_unix ? std::string(address) : detail::format_addr(a);
+  std::string shown = is_unix ? std::string(address) : detail::format_listen_addr(a, address);
   int s = -1;
   try {
     s = detail::new_socket(n, a.u.sa.sa_family, "listen", shown);
@@ -242,7 +261,7 @@ listener listen(std::string_view network, std::string_view address) {
     a.u.in4.sin_family = AF_INET;
     a.u.in4.sin_port = htons(static_cast<std::uint16_t>(port));
     a.len = sizeof(sockaddr_in);
-    shown = detail::format_addr(a);
+    shown = detail::format_listen_addr(a, address);
     s = detail::new_socket(n, AF_INET, "listen", shown);
   }
   if (!is_unix) {
