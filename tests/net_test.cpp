@@ -383,6 +383,44 @@ TEST_F(net, CloseWakesABlockedReadAndEveryLaterCall) {
   });
 }
 
+// The usual way to stop a connection: another goroutine closes it, and the owner, woken with
+// the closed error, ends and destroys its conn at once, while that close() may still be on its
+// way out (the destructor waits for it; under the sanitizers a free too early is a report).
+TEST_F(net, OwnerDestroysItsConnRightAfterAnotherGoroutinesClose) {
+  goro::run([] {
+    { auto first = tcp_pair(); }  // the poller's own descriptors exist from the first socket on
+    const int fds = open_fds();
+    for (int i = 0; i < 50; i++) {
+      auto pair = tcp_pair();
+      gnet::conn* shared = nullptr;
+      auto id = goro::make_chan<std::uint64_t>(1);
+      auto ended = goro::make_chan<std::string>(1);
+      goro::go([&, c = std::move(pair.first)]() mutable {
+        shared = &c;
+        id.send(goro::goroutine_id());
+        std::string what = what_of([&] {
+          char b;
+          c.read(&b, 1);
+        });
+        { gnet::conn gone = std::move(c); }  // destroyed before the closer may have returned
+        ended.send(std::move(what));
+      });
+      const std::uint64_t owner = *id.recv();
+      goro_test::wait_until_parked(owner, "IO wait");
+      goro::wait_group closed;
+      closed.add(1);
+      goro::go([&, c = shared] {
+        c->close();
+        closed.done();
+      });
+      const std::string what = *ended.recv();
+      EXPECT_NE(what.find("use of closed network connection"), std::string::npos) << what;
+      closed.wait();
+    }
+    EXPECT_EQ(open_fds(), fds);
+  });
+}
+
 TEST_F(net, CloseWakesABlockedAccept) {
   goro::run([] {
     gnet::listener ln = gnet::listen("tcp", "127.0.0.1:0");
