@@ -124,7 +124,8 @@ class conn {
 
   // Idempotent, from any goroutine or thread. Wakes this conn's blocked read and write, which
   // throw error "use of closed network connection", as does every later call. The descriptor is
-  // closed once no call is using it any more.
+  // closed once no call is using it any more; every close() returns after that. The goroutine
+  // it woke may destroy the conn at once: the destructor waits for a close() still returning.
   void close() noexcept;
   // Half-close (shutdown SHUT_WR): the peer reads end of stream; this side can still read.
   void close_write();
