@@ -466,6 +466,10 @@ TEST_F(net, RefusedDial) {
     EXPECT_EQ(e.op(), "dial");
     EXPECT_EQ(e.network(), "tcp");
     EXPECT_EQ(e.addr(), addr);
+    // With no host, Go's text shows the port alone.
+    const std::string port = addr.substr(addr.rfind(':') + 1);
+    EXPECT_EQ(what_of([&] { gnet::dial("tcp", ":" + port); }),
+              "dial tcp :" + port + ": connect: connection refused");
     EXPECT_EQ(open_fds(), fds);
   });
 }

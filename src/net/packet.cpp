@@ -116,7 +116,7 @@ packet_conn listen_packet(std::string_view network, std::string_view address) {
   std::vector<sockaddr_any> addrs =
       detail::resolve(n, address, "listen", goro::detail::kNever, nullptr, true);
   const sockaddr_any& a = addrs.front();
-  const std::string shown = detail::format_listen_addr(a, address);
+  const std::string shown = detail::format_error_addr(a, address);
   const int family = a.u.sa.sa_family;
   const int s = detail::new_socket(n, family, "listen", shown);
   if (::bind(s, &a.u.sa, a.len) != 0) {

@@ -247,7 +247,7 @@ listener listen(std::string_view network, std::string_view address) {
       detail::resolve(n, address, "listen", goro::detail::kNever, nullptr, true);
   sockaddr_any a = addrs.front();
   const bool is_unix = n.family == AF_UNIX;
-  std::string shown = is_unix ? std::string(address) : detail::format_listen_addr(a, address);
+  std::string shown = is_unix ? std::string(address) : detail::format_error_addr(a, address);
   int s = -1;
   try {
     s = detail::new_socket(n, a.u.sa.sa_family, "listen", shown);
@@ -261,7 +261,7 @@ listener listen(std::string_view network, std::string_view address) {
     a.u.in4.sin_family = AF_INET;
     a.u.in4.sin_port = htons(static_cast<std::uint16_t>(port));
     a.len = sizeof(sockaddr_in);
-    shown = detail::format_listen_addr(a, address);
+    shown = detail::format_error_addr(a, address);
     s = detail::new_socket(n, AF_INET, "listen", shown);
   }
   if (!is_unix) {
@@ -329,18 +329,20 @@ struct dial_interrupt {
 // One connect, to a: a connected netfd, or throws.
 netfd* connect_one(const detail::netinfo& n, const sockaddr_any& a, std::string_view address,
                    std::int64_t deadline, dial_interrupt* intr, const goro::context* ctx) {
-  const std::string ra = n.family == AF_UNIX ? std::string(address) : detail::format_addr(a);
-  const int s = detail::new_socket(n, a.u.sa.sa_family, "dial", ra);
+  const bool is_unix = n.family == AF_UNIX;
+  const std::string ra = is_unix ? std::string(address) : detail::format_addr(a);
+  const std::string shown = is_unix ? ra : detail::format_error_addr(a, address);  // in errors
+  const int s = detail::new_socket(n, a.u.sa.sa_family, "dial", shown);
   int e = ::connect(s, &a.u.sa, a.len) == 0 ? 0 : last_errno();
   if (e != 0 && e != EINPROGRESS && e != EALREADY && e != EINTR) {
     ::close(s);
-    throw_sys(e, "dial", n.name, {}, ra, "connect");
+    throw_sys(e, "dial", n.name, {}, shown, "connect");
   }
   goro::detail::poll_desc* pd = goro::detail::io_register(s);
   if (!pd) {
     e = last_errno();
     ::close(s);
-    throw_sys(e, "dial", n.name, {}, ra, "epoll_ctl");
+    throw_sys(e, "dial", n.name, {}, shown, "epoll_ctl");
   }
   std::string la;
   try {
@@ -351,20 +353,20 @@ netfd* connect_one(const detail::netinfo& n, const sockaddr_any& a, std::string_
       for (;;) {
         const io_result r = goro::detail::io_wait(pd, poll_mode::write, goro::source_location());
         if (r != io_result::ready) {
-          if (ctx && ctx->err()) throw_ctx(*ctx, n.name, ra);
-          throw_net(errc::timeout, "dial", n.name, {}, ra);
+          if (ctx && ctx->err()) throw_ctx(*ctx, n.name, shown);
+          throw_net(errc::timeout, "dial", n.name, {}, shown);
         }
         int err = 0;
         socklen_t len = sizeof err;
         if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = last_errno();
         if (err == EINPROGRESS || err == EALREADY || err == EINTR) continue;
-        if (err != 0 && err != EISCONN) throw_sys(err, "dial", n.name, {}, ra, "connect");
+        if (err != 0 && err != EISCONN) throw_sys(err, "dial", n.name, {}, shown, "connect");
         // Writable and no error may still be "not yet" (Go checks the same way).
         sockaddr_any peer;
         peer.len = sizeof peer.u;
         if (getpeername(s, &peer.u.sa, &peer.len) == 0) break;
         if (last_errno() != ENOTCONN)
-          throw_sys(last_errno(), "dial", n.name, {}, ra, "getpeername");
+          throw_sys(last_errno(), "dial", n.name, {}, shown, "getpeername");
       }
       if (intr) intr->detach();
       goro::detail::io_set_deadline(pd, poll_mode::write, 0);
@@ -413,8 +415,9 @@ netfd* dial_impl(std::string_view network, std::string_view address, std::int64_
       const std::int64_t remaining = deadline - now;
       if (remaining <= 0) {
         if (first) break;
-        if (ctx && ctx->err()) throw_ctx(*ctx, n.name, detail::format_addr(addrs[i]));
-        throw_net(errc::timeout, "dial", n.name, {}, detail::format_addr(addrs[i]));
+        const std::string shown = detail::format_error_addr(addrs[i], address);
+        if (ctx && ctx->err()) throw_ctx(*ctx, n.name, shown);
+        throw_net(errc::timeout, "dial", n.name, {}, shown);
       }
       constexpr std::int64_t kSaneMinimum = 2'000'000'000;
       std::int64_t part = remaining / static_cast<std::int64_t>(addrs.size() - i);
