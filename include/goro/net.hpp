@@ -69,7 +69,10 @@ class error : public std::system_error {
   bool timeout() const noexcept;
   const std::string& op() const noexcept { return op_; }        // "dial", "read", "accept", ...
   const std::string& network() const noexcept { return net_; }  // "tcp", "unix", "udp", ...
-  const std::string& addr() const noexcept { return addr_; }    // the remote (or bound) address
+  // The address after the source in what(): the remote one, a listen's or a dial's, or a
+  // listener's for accept's system-call errors; empty where what() shows the socket's own
+  // address alone (accept's closed and timeout errors, read_from's).
+  const std::string& addr() const noexcept { return addr_; }
   const char* what() const noexcept override { return what_.c_str(); }
 
  private:
@@ -113,8 +116,8 @@ class conn {
                     goro::source_location where = goro::source_location::current()) {
     return write(s.data(), s.size(), where);
   }
-  // Vectored write (Go's net.Buffers): every buffer in order, in as few system calls as the
-  // kernel allows; returns the total.
+  // Vectored write (Go's net.Buffers): every buffer in order, one sendmsg per 64 buffers (and
+  // another whenever the kernel takes less); returns the total.
   std::size_t write(std::span<const std::string_view> bufs,
                     goro::source_location where = goro::source_location::current());
   std::size_t write(std::initializer_list<std::string_view> bufs,
@@ -192,7 +195,9 @@ conn dial(std::string_view network, std::string_view address);
 conn dial_timeout(std::string_view network, std::string_view address,
                   std::chrono::nanoseconds timeout);
 // dial that gives up when ctx is done (its deadline or its cancel), with ctx.err()'s text as
-// the reason: "dial tcp ADDR: context canceled"; timeout() is true for a deadline.
+// the reason: "dial tcp ADDR: context canceled" during the connect, "dial tcp: lookup HOST:
+// context canceled" during the name lookup, "dial tcp: context canceled" if ctx was done
+// before the call; timeout() is true for a deadline.
 conn dial(const goro::context& ctx, std::string_view network, std::string_view address);
 
 // A UDP socket ("udp", "udp4", "udp6"). Move-only; the destructor closes.

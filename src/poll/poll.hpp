@@ -63,7 +63,7 @@ struct poll_desc {
   std::atomic<std::uintptr_t> rg{kSlotNone};
   std::atomic<std::uintptr_t> wg{kSlotNone};
   // Written under lock (src/io), read by waiters without it (seq_cst, see the slots).
-  std::atomic<bool> closing{false};   // pd_evict(): every wait returns "closed"
+  std::atomic<bool> closing{false};   // io_evict(): every wait returns "closed"
   std::atomic<bool> rexpired{false};  // the read deadline passed: read waits return "timeout"
   std::atomic<bool> wexpired{false};
   // An event of this registration said EPOLLRDHUP, EPOLLHUP or EPOLLERR: the peer shut its side
@@ -93,7 +93,7 @@ struct poll_desc {
 poll_desc* pd_open(int fd) noexcept;
 // Deletes the registration (epoll_ctl DEL: call it before closing fd) and frees the record for
 // reuse; stale events for it are dropped from now on. No waiter may be in it (src/io's callers
-// make sure), and its deadline timers must be stopped (src/io's pd_clear_deadlines()).
+// make sure), and its deadline timers must be stopped (src/io's io_deregister() does).
 void pd_close(poll_desc* pd) noexcept;
 
 // ---- The slot protocol (src/io's waits) -----------------------------------------------------
