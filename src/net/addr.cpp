@@ -177,8 +177,9 @@ std::string format_addr(const sockaddr_any& a) {
 
 std::string format_error_addr(const sockaddr_any& a, std::string_view address) {
   const int f = a.u.sa.sa_family;
+  if (f == AF_UNIX) return std::string(address);
   // "" is ":0" to a listen (Go's too).
-  if ((!address.empty() && address.front() != ':') || f == AF_UNIX) return format_addr(a);
+  if (!address.empty() && address.front() != ':') return format_addr(a);
   const std::uint16_t port = f == AF_INET    ? a.u.in4.sin_port
                              : f == AF_INET6 ? a.u.in6.sin6_port
                                              : std::uint16_t{0};

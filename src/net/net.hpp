@@ -73,9 +73,9 @@ netinfo parse_network(std::string_view network, const char* op, bool packet);
 // "127.0.0.1:80", "[::1]:80" (an IPv4-mapped address prints as IPv4), a Unix path ("@name" for
 // an abstract one), "" for an unnamed Unix socket.
 std::string format_addr(const sockaddr_any& a);
-// The address a listen's or a dial's errors show, as Go's: ":PORT" when `address` named no
-// host (Go's address has no IP then), else format_addr(a). A listener's addr() and a conn's
-// remote_addr() are the socket's real ones.
+// The address a listen's or a dial's errors show, as Go's: a Unix path as given, ":PORT" when
+// `address` named no host (Go's address has no IP then), else format_addr(a). A listener's
+// addr() and a conn's remote_addr() are the socket's real ones.
 std::string format_error_addr(const sockaddr_any& a, std::string_view address);
 // The socket's own address (getsockname), formatted; "" if the kernel will not say.
 std::string local_name(int fd);

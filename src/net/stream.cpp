@@ -247,7 +247,7 @@ listener listen(std::string_view network, std::string_view address) {
       detail::resolve(n, address, "listen", goro::detail::kNever, nullptr, true);
   sockaddr_any a = addrs.front();
   const bool is_unix = n.family == AF_UNIX;
-  std::string shown = is_unix ? std::string(address) : detail::format_error_addr(a, address);
+  std::string shown = detail::format_error_addr(a, address);
   int s = -1;
   try {
     s = detail::new_socket(n, a.u.sa.sa_family, "listen", shown);
@@ -329,9 +329,8 @@ struct dial_interrupt {
 // One connect, to a: a connected netfd, or throws.
 netfd* connect_one(const detail::netinfo& n, const sockaddr_any& a, std::string_view address,
                    std::int64_t deadline, dial_interrupt* intr, const goro::context* ctx) {
-  const bool is_unix = n.family == AF_UNIX;
-  const std::string ra = is_unix ? std::string(address) : detail::format_addr(a);
-  const std::string shown = is_unix ? ra : detail::format_error_addr(a, address);  // in errors
+  const std::string ra = n.family == AF_UNIX ? std::string(address) : detail::format_addr(a);
+  const std::string shown = detail::format_error_addr(a, address);  // in errors
   const int s = detail::new_socket(n, a.u.sa.sa_family, "dial", shown);
   int e = ::connect(s, &a.u.sa, a.len) == 0 ? 0 : last_errno();
   if (e != 0 && e != EINPROGRESS && e != EALREADY && e != EINTR) {
